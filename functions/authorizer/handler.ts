@@ -1,0 +1,77 @@
+/**
+ * The TOKEN authorizer, as a function of its dependencies: event → verify → classify → link →
+ * principal → policy. Tests and the local stack build it with real dependencies pointed at
+ * local servers; `index.ts` builds it from the Lambda environment.
+ *
+ * Outcomes (what API Gateway does with them):
+ * - `throw new Error('Unauthorized')` → 401: no token, or a token we cannot trust;
+ * - a Deny policy → 403: a valid token whose holder may not use the FHIR API (no link, no scope);
+ * - any other throw → 500: a dependency failed (DynamoDB). Never an Allow.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { AccessDeniedError, DependencyError, FhirgateError, TokenError } from '../core/errors';
+import { ClientAllowList, classifyClaims, machinePrincipal, userPrincipal } from '../core/principal';
+import { principalToContext } from '../core/principal-context';
+import { AuthzSettings } from '../core/settings';
+import type { Logger } from '../shared/log';
+import type { LinkStore } from './link-store';
+import { fhirPolicy } from './policy';
+import type { TokenVerifier } from './verifier';
+
+export interface AuthorizerDeps {
+  readonly verifier: TokenVerifier;
+  readonly links: LinkStore;
+  readonly clients: ClientAllowList;
+  readonly settings: AuthzSettings;
+  readonly log: Logger;
+}
+
+export type AuthorizerHandler = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+
+/** RFC 6750 §2.1: `Bearer` (case-insensitive scheme), one space, a token68 value. */
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/** Create the authorizer handler over its dependencies. */
+export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler {
+  return async (event) => {
+    try {
+      const token = bearerToken(event.authorizationToken);
+      const claims = await deps.verifier.verify(token);
+      const classified = classifyClaims(claims, deps.clients);
+      const principal =
+        classified.shape === 'machine'
+          ? machinePrincipal(classified, deps.settings)
+          : userPrincipal(classified, await deps.links.get(classified.sub), deps.settings);
+      return fhirPolicy('Allow', principal.sub, event.methodArn, principalToContext(principal));
+    } catch (err) {
+      return refuse(err, event, deps.log);
+    }
+  };
+}
+
+function bearerToken(header: string | undefined): string {
+  if (!header) throw new TokenError('ERR_TOKEN_MISSING', 'no Authorization header');
+  const m = BEARER.exec(header);
+  if (!m) throw new TokenError('ERR_TOKEN_MALFORMED', 'Authorization header is not "Bearer <token>"');
+  return m[1]!;
+}
+
+/** Log the refusal (code and reason, never the token), then answer the way API Gateway expects. */
+function refuse(err: unknown, event: APIGatewayTokenAuthorizerEvent, log: Logger): APIGatewayAuthorizerResult {
+  const known = err instanceof FhirgateError;
+  log({
+    level: err instanceof DependencyError || !known ? 'error' : 'warn',
+    event: 'authorizer.deny',
+    code: known ? err.code : 'ERR_INTERNAL',
+    reason: err instanceof Error ? err.message : String(err),
+    ...(known && err.evidence.claim ? { claim: err.evidence.claim } : {}),
+    methodArn: event.methodArn,
+  });
+  if (err instanceof AccessDeniedError) {
+    // Deny carries its reason so a gateway response template can put it in the 403 body.
+    return fhirPolicy('Deny', 'denied', event.methodArn, { code: err.code, reason: err.message });
+  }
+  if (err instanceof TokenError) throw new Error('Unauthorized'); // the exact message API Gateway maps to 401
+  // Dependency failure or a bug: fail the request (500), never allow.
+  throw err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,45 @@
+/**
+ * JWKS fetching. aws-jwt-verify's own fetcher speaks HTTPS only, which is right for Cognito and
+ * for any issuer on a network. Emulators on one machine (cognito-local, the local stack, the
+ * tests) serve their JWKS over plain HTTP on loopback, so this fetcher allows `http:` for
+ * loopback hosts and nothing else; every other URI goes to aws-jwt-verify's fetcher unchanged.
+ */
+import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
+import { Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A JWKS is a few KB; anything far larger is not one. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** True when the URI is plain HTTP to this machine. */
+export function isLoopbackHttp(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** aws-jwt-verify's HTTPS fetcher, plus loopback HTTP with the same time limit. */
+export class LoopbackAwareFetcher implements Fetcher {
+  private readonly https = new SimpleFetcher();
+
+  constructor(private readonly timeoutMs = 3000) {}
+
+  async fetch(uri: string, requestOptions?: Record<string, unknown>, data?: ArrayBuffer): Promise<ArrayBuffer> {
+    if (!uri.startsWith('http:')) return this.https.fetch(uri, requestOptions, data);
+    if (!isLoopbackHttp(uri)) throw new NonRetryableFetchError(uri, 'plain HTTP is only allowed to loopback hosts');
+    let response: Response;
+    try {
+      response = await fetch(uri, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+    } catch (err) {
+      throw new FetchError(uri, err instanceof Error ? err.message : String(err));
+    }
+    if (response.status !== 200) throw new NonRetryableFetchError(uri, `status code ${response.status}`);
+    const body = await response.arrayBuffer();
+    if (body.byteLength > MAX_JWKS_BYTES) throw new NonRetryableFetchError(uri, 'JWKS too large');
+    return body;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Link records (user `sub` → role, fhirUser, patients) from DynamoDB, behind a short TTL cache.
+ *
+ * Fail closed: a DynamoDB error propagates as DependencyError (the authorizer crashes the
+ * request, API Gateway answers 5xx); it is never read as "no link" and never cached.
+ */
+import { DynamoDBClient, GetItemCommand, AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DependencyError } from '../core/errors';
+import { LinkRecord, parseLinkRecord } from '../core/principal';
+
+export interface LinkStore {
+  get(sub: string): Promise<LinkRecord | undefined>;
+}
+
+/** GetItem by `sub` on the links table. Item attributes: sub (S), role (S), fhirUser (S), patients (L of S, or SS). */
+export class DynamoLinkStore implements LinkStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(sub: string): Promise<LinkRecord | undefined> {
+    let item: Record<string, AttributeValue> | undefined;
+    try {
+      const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { sub: { S: sub } } }));
+      item = out.Item;
+    } catch (err) {
+      const name = err instanceof Error ? err.name : 'unknown';
+      const code = name === 'TimeoutError' || name === 'RequestTimeout' ? 'ERR_DEPENDENCY_TIMEOUT' : 'ERR_DEPENDENCY_FAILED';
+      throw new DependencyError(code, `link lookup failed (${name})`);
+    }
+    return item ? parseLinkRecord(fromAttributes(item)) : undefined;
+  }
+}
+
+/** Plain values from the few attribute shapes a link item uses; anything else is left out. */
+function fromAttributes(item: Record<string, AttributeValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) {
+    if (value.S !== undefined) out[key] = value.S;
+    else if (value.SS !== undefined) out[key] = value.SS;
+    else if (value.L !== undefined) out[key] = value.L.map((v) => v.S);
+  }
+  return out;
+}
+
+/**
+ * In-memory TTL cache in front of a LinkStore. Misses are cached too (a flood of tokens for an
+ * unlinked user costs one read per TTL); errors are not. Changes to links therefore take effect
+ * within `ttlMs` — the admin CLI says so.
+ */
+export class CachedLinkStore implements LinkStore {
+  private readonly entries = new Map<string, { value: LinkRecord | undefined; expires: number }>();
+
+  constructor(
+    private readonly inner: LinkStore,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async get(sub: string): Promise<LinkRecord | undefined> {
+    const hit = this.entries.get(sub);
+    const t = this.now();
+    if (hit && hit.expires > t) return hit.value;
+    const value = await this.inner.get(sub);
+    if (this.entries.size >= this.maxEntries) this.entries.clear(); // bounded memory under sub-spraying
+    this.entries.set(sub, { value, expires: t + this.ttlMs });
+    return value;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * From verified token claims (and, for users, the link record) to the principal every later
+ * decision is made against. Pure: the caller verifies the signature and fetches the link.
+ *
+ * Token shapes follow what Amazon Cognito issues:
+ * - machine (`client_credentials`): `sub` equals `client_id` and there is no `username`;
+ * - user (`InitiateAuth`, SRP, hosted UI): `sub` is the user, `username` is present.
+ */
+import { AccessDeniedError, TokenError } from './errors';
+import { ResourceScope, ScopeSet, mixesSystemWithUserScopes, parseScopeString } from './scopes';
+import { intersectScopes, scopesOfContext } from './scope-check';
+import { AuthzSettings, Role, isRole } from './settings';
+import { FHIR_ID, parseFhirUser } from './ids';
+
+export type PrincipalKind = Role | 'system' | 'delegated';
+
+export interface Principal {
+  readonly kind: PrincipalKind;
+  /** The token subject: a Cognito user `sub`, or the client id for machines. */
+  readonly sub: string;
+  readonly clientId: string;
+  /** SMART `fhirUser`: the FHIR resource that represents the user (`Patient/…`, `Practitioner/…`). */
+  readonly fhirUser?: string;
+  /** Patient ids whose compartments the principal may enter. Empty and ignored for `system`. */
+  readonly patients: readonly string[];
+  /** Effective resource scopes (already intersected with the role ceiling). */
+  readonly scopes: readonly ResourceScope[];
+  /** For delegated tokens: the acting client (RFC 8693 §4.1 `act.sub`). */
+  readonly actor?: string;
+}
+
+/** A user's link record (DynamoDB links table, keyed by Cognito `sub`). */
+export interface LinkRecord {
+  readonly sub: string;
+  readonly role: Role;
+  readonly fhirUser?: string;
+  readonly patients: readonly string[];
+}
+
+/** Which app clients may present which kind of token. */
+export interface ClientAllowList {
+  readonly userClientIds: readonly string[];
+  readonly machineClientIds: readonly string[];
+}
+
+/** What a verified token looks like once its shape is known. */
+export type ClassifiedToken =
+  | { readonly shape: 'machine'; readonly clientId: string; readonly scopes: ScopeSet }
+  | {
+      readonly shape: 'user';
+      readonly sub: string;
+      readonly clientId: string;
+      readonly groups: readonly string[] | undefined;
+      readonly scopes: ScopeSet;
+    };
+
+/** Decide whether verified claims are a machine or a user token, and check its client and scopes. */
+export function classifyClaims(claims: Readonly<Record<string, unknown>>, clients: ClientAllowList): ClassifiedToken {
+  const sub = stringClaim(claims, 'sub');
+  const clientId = stringClaim(claims, 'client_id');
+  if ('act' in claims) {
+    // Delegation (RFC 8693 `act`) is only meaningful from fhirgate's own exchange issuer.
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'delegation claim "act" is not accepted from this issuer', { claim: 'act' });
+  }
+  const scopes = parseScopeString(optionalStringClaim(claims, 'scope'));
+  if (scopes.errors.length > 0) {
+    const first = scopes.errors[0]!;
+    throw new TokenError('ERR_SCOPE_INVALID', `token carries an invalid SMART scope "${truncate(first.raw)}": ${first.reason}`, { claim: 'scope' });
+  }
+  if (mixesSystemWithUserScopes(scopes)) {
+    throw new TokenError('ERR_SCOPE_INVALID', 'token mixes system/ scopes with patient/ or user/ scopes', { claim: 'scope' });
+  }
+  const isMachine = sub === clientId && claims.username === undefined;
+  if (isMachine) {
+    if (!clients.machineClientIds.includes(clientId)) {
+      throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'client is not an allowed machine client', { claim: 'client_id', expected: clients.machineClientIds });
+    }
+    return { shape: 'machine', clientId, scopes };
+  }
+  if (!clients.userClientIds.includes(clientId)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'client is not an allowed user-facing client', { claim: 'client_id', expected: clients.userClientIds });
+  }
+  if (scopes.contexts.has('system')) {
+    throw new TokenError('ERR_SCOPE_INVALID', 'a user token cannot carry system/ scopes', { claim: 'scope' });
+  }
+  return { shape: 'user', sub, clientId, groups: groupsClaim(claims), scopes };
+}
+
+/** Principal for a machine token: its own `system/` scopes, capped by the system ceiling. */
+export function machinePrincipal(token: Extract<ClassifiedToken, { shape: 'machine' }>, settings: AuthzSettings): Principal {
+  const ceiling = parseTrusted(settings.systemCeilingScopes);
+  const scopes = intersectScopes(scopesOfContext(token.scopes.resource, ['system']), ceiling);
+  if (scopes.length === 0) {
+    throw new AccessDeniedError('ERR_SCOPE_INSUFFICIENT', 'machine token carries no system/ scope fhirgate can grant', { claim: 'scope' });
+  }
+  return { kind: 'system', sub: token.clientId, clientId: token.clientId, patients: [], scopes };
+}
+
+/** Principal for a user token, from its link record. Missing or inconsistent links deny. */
+export function userPrincipal(
+  token: Extract<ClassifiedToken, { shape: 'user' }>,
+  link: LinkRecord | undefined,
+  settings: AuthzSettings,
+): Principal {
+  if (!link) throw new AccessDeniedError('ERR_NO_LINK', 'user has no link record; an operator must link the user to their patients');
+  const role = settings.roles[link.role];
+  if (token.groups !== undefined && !token.groups.includes(role.group)) {
+    throw new AccessDeniedError('ERR_ROLE_MISMATCH', `link record role "${link.role}" is not confirmed by cognito:groups`, {
+      claim: 'cognito:groups',
+      expected: role.group,
+    });
+  }
+  const patients = patientsFor(link);
+  // Plain Cognito sign-in carries no FHIR scopes: the role defaults apply. A token that does carry
+  // FHIR scopes can only narrow: effective = token ∩ ceiling (never widened by the defaults).
+  const requested = token.scopes.resource.length === 0 ? parseTrusted(role.defaultScopes) : token.scopes.resource;
+  let scopes = intersectScopes(requested, parseTrusted(role.ceilingScopes));
+  // SMART: a patient/ scope is relative to a patient context; with none it grants nothing.
+  if (patients.length === 0) scopes = scopes.filter((s) => s.context !== 'patient');
+  if (scopes.length === 0) {
+    throw new AccessDeniedError('ERR_SCOPE_INSUFFICIENT', 'no usable scope: the token scopes and the role ceiling do not overlap');
+  }
+  return { kind: link.role, sub: token.sub, clientId: token.clientId, fhirUser: link.fhirUser, patients, scopes };
+}
+
+/** Validate an untrusted link item read from storage; throws AccessDeniedError when malformed. */
+export function parseLinkRecord(item: Readonly<Record<string, unknown>>): LinkRecord {
+  const { sub, role, fhirUser, patients } = item;
+  const invalid = (why: string) => new AccessDeniedError('ERR_LINK_INVALID', `link record is invalid: ${why}`);
+  if (typeof sub !== 'string' || sub === '') throw invalid('missing sub');
+  if (!isRole(role)) throw invalid(`unknown role ${JSON.stringify(role)}`);
+  if (fhirUser !== undefined && (typeof fhirUser !== 'string' || !parseFhirUser(fhirUser))) throw invalid('fhirUser is not Type/id');
+  const list = patients === undefined ? [] : patients;
+  if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && FHIR_ID.test(p))) throw invalid('patients must be FHIR ids');
+  return { sub, role, fhirUser: fhirUser as string | undefined, patients: [...new Set(list as string[])] };
+}
+
+/** The compartments a linked user may enter, by role. */
+function patientsFor(link: LinkRecord): readonly string[] {
+  const self = link.fhirUser ? parseFhirUser(link.fhirUser) : undefined;
+  if (link.role === 'patient') {
+    // A patient is exactly their own compartment; acting for others is what the guardian role is for.
+    if (!self || self.resourceType !== 'Patient') {
+      throw new AccessDeniedError('ERR_LINK_INVALID', 'link record is invalid: a patient needs fhirUser Patient/<id>');
+    }
+    if (link.patients.some((p) => p !== self.id)) {
+      throw new AccessDeniedError('ERR_LINK_INVALID', 'link record is invalid: a patient cannot hold other patients (use the guardian role)');
+    }
+    return [self.id];
+  }
+  return link.patients;
+}
+
+function parseTrusted(scopes: readonly string[]): ResourceScope[] {
+  const set = parseScopeString(scopes.join(' '));
+  if (set.errors.length > 0) throw new TypeError(`invalid scope in settings: ${set.errors[0]!.raw}: ${set.errors[0]!.reason}`);
+  return [...set.resource];
+}
+
+function stringClaim(claims: Readonly<Record<string, unknown>>, name: string): string {
+  const value = claims[name];
+  if (typeof value !== 'string' || value === '') {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', `claim "${name}" is missing or not a string`, { claim: name });
+  }
+  return value;
+}
+
+function optionalStringClaim(claims: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const value = claims[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new TokenError('ERR_TOKEN_CLAIM_INVALID', `claim "${name}" is not a string`, { claim: name });
+  return value;
+}
+
+function groupsClaim(claims: Readonly<Record<string, unknown>>): readonly string[] | undefined {
+  const groups = claims['cognito:groups'];
+  if (groups === undefined) return undefined;
+  if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "cognito:groups" is not a list of strings', { claim: 'cognito:groups' });
+  }
+  return groups;
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

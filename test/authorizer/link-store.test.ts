@@ -1,0 +1,58 @@
+/**
+ * The link cache: hits within the TTL, a re-read after it, errors never cached.
+ * The inner store is a fake at the adapter boundary; the clock is injected.
+ */
+import { CachedLinkStore, LinkStore } from '../../functions/authorizer/link-store';
+import { DependencyError } from '../../functions/core/errors';
+import type { LinkRecord } from '../../functions/core/principal';
+
+const alice: LinkRecord = { sub: 'u-alice', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] };
+
+function countingStore(results: (LinkRecord | undefined | Error)[]): LinkStore & { calls: number } {
+  const store = {
+    calls: 0,
+    async get() {
+      const r = results[Math.min(store.calls, results.length - 1)];
+      store.calls += 1;
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  };
+  return store;
+}
+
+test('serves from cache within the TTL and re-reads after it', async () => {
+  let now = 1_000;
+  const inner = countingStore([alice, { ...alice, patients: [] }]);
+  const cache = new CachedLinkStore(inner, 60_000, () => now);
+  expect(await cache.get('u-alice')).toEqual(alice);
+  now += 59_999;
+  expect(await cache.get('u-alice')).toEqual(alice);
+  expect(inner.calls).toBe(1);
+  now += 1;
+  expect(await cache.get('u-alice')).toEqual({ ...alice, patients: [] });
+  expect(inner.calls).toBe(2);
+});
+
+test('caches a miss (no link) for the TTL', async () => {
+  const inner = countingStore([undefined]);
+  const cache = new CachedLinkStore(inner, 60_000, () => 0);
+  expect(await cache.get('u-x')).toBeUndefined();
+  expect(await cache.get('u-x')).toBeUndefined();
+  expect(inner.calls).toBe(1);
+});
+
+test('never caches an error: the next call asks again', async () => {
+  const inner = countingStore([new DependencyError('ERR_DEPENDENCY_FAILED', 'down'), alice]);
+  const cache = new CachedLinkStore(inner, 60_000, () => 0);
+  await expect(cache.get('u-alice')).rejects.toThrow('down');
+  expect(await cache.get('u-alice')).toEqual(alice);
+  expect(inner.calls).toBe(2);
+});
+
+test('memory stays bounded under a spray of distinct subs', async () => {
+  const inner = countingStore([undefined]);
+  const cache = new CachedLinkStore(inner, 60_000, () => 0, 100);
+  for (let i = 0; i < 1000; i++) await cache.get(`u-${i}`);
+  expect((cache as unknown as { entries: Map<string, unknown> }).entries.size).toBeLessThanOrEqual(100);
+});

@@ -2,8 +2,11 @@
  * FHIR identifiers as they appear in tokens, link records and URLs.
  */
 
-/** FHIR R4 `id` datatype: 1–64 of `[A-Za-z0-9\-.]` (http://hl7.org/fhir/R4/datatypes.html#id). */
-export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/**
+ * FHIR R4 `id` datatype: 1–64 of `[A-Za-z0-9\-.]` (http://hl7.org/fhir/R4/datatypes.html#id),
+ * except `.` and `..`, which match the pattern but are removed by URL resolution (RFC 3986 §5.2.4).
+ */
+export const FHIR_ID = /^(?!\.\.?$)[A-Za-z0-9\-.]{1,64}$/;
 
 /** A FHIR resource type name as it appears in a URL or reference (`Observation`). */
 export const FHIR_TYPE = /^[A-Z][A-Za-z]{0,63}$/;

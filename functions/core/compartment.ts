@@ -1,0 +1,148 @@
+/**
+ * Patient compartment membership, from the FHIR R4 Patient CompartmentDefinition
+ * (http://hl7.org/fhir/R4/compartmentdefinition-patient.html): "A resource is in this compartment
+ * if the nominated search parameter (or chain) refers to the patient resource that defines the
+ * compartment." The params and their element paths come from the generated compartment-data.ts.
+ *
+ * Resources are untrusted JSON (request bodies, backend responses). Only own properties on the
+ * fixed, generated paths are read, so `__proto__`, `constructor` and friends are never followed.
+ */
+import { PATIENT_COMPARTMENT } from './compartment-data';
+import { isFhirId, parseReference } from './reference';
+
+interface Rule {
+  /** Search parameter codes, in CompartmentDefinition order. */
+  readonly params: readonly string[];
+  /** Every element path of every param, split into steps. */
+  readonly paths: readonly (readonly string[])[];
+}
+
+const NO_PARAMS: readonly string[] = Object.freeze([]);
+// Property names that reach prototypes; the generated paths never contain them (they are checked
+// against the StructureDefinitions), and this guard keeps it that way if the table is edited.
+const UNSAFE_STEPS = new Set(['__proto__', 'constructor', 'prototype']);
+
+// A Map, not the object literal, for lookups by untrusted type names: `RULES.get('constructor')`
+// is undefined, whereas `PATIENT_COMPARTMENT['constructor']` would be Object's constructor.
+const RULES: ReadonlyMap<string, Rule> = new Map(
+  Object.keys(PATIENT_COMPARTMENT).map((type): [string, Rule] => {
+    const byParam = PATIENT_COMPARTMENT[type];
+    const paths = Object.values(byParam)
+      .flat()
+      .map((path) => Object.freeze(path.split('.')));
+    for (const steps of paths) {
+      if (steps.some((step) => UNSAFE_STEPS.has(step) || step === '')) {
+        throw new TypeError(`compartment-data: unsafe path for ${type}: ${steps.join('.')}`);
+      }
+    }
+    return [type, Object.freeze({ params: Object.freeze(Object.keys(byParam)), paths: Object.freeze(paths) })];
+  }),
+);
+
+/** Patient ids whose compartment contains this resource (FHIR R4 Patient CompartmentDefinition). */
+export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
+  const patients = new Set<string>();
+  if (!isRecord(resource)) return patients;
+  const resourceType = ownValue(resource, 'resourceType');
+  if (typeof resourceType !== 'string') return patients;
+
+  // "There is an instance of the patient compartment for each patient resource, and the identity
+  // of the compartment is the same as the patient" (CompartmentDefinition/patient description;
+  // R5 writes this rule as the `{def}` param): a Patient is in its own compartment.
+  if (resourceType === 'Patient') {
+    const id = ownValue(resource, 'id');
+    if (isFhirId(id)) patients.add(id);
+  }
+
+  const rule = RULES.get(resourceType);
+  if (rule === undefined) return patients;
+  for (const steps of rule.paths) {
+    for (const value of valuesAt(resource, steps)) {
+      // Only literal references count; a Reference with just `identifier` or `display` names
+      // no resource on this server (R4 references.html#Reference).
+      const reference = isRecord(value) ? ownValue(value, 'reference') : undefined;
+      if (typeof reference !== 'string') continue;
+      const target = parseReference(reference, ownBaseUrls);
+      if (target?.resourceType === 'Patient') patients.add(target.id);
+    }
+  }
+  return patients;
+}
+
+/** True when resourceType has patient-compartment params at all. */
+export function isCompartmentType(resourceType: string): boolean {
+  return RULES.has(resourceType);
+}
+
+/** True when the resource belongs to at least one of the given patients' compartments. */
+export function inAnyCompartment(
+  resource: unknown,
+  patients: ReadonlySet<string> | readonly string[],
+  ownBaseUrls: readonly string[],
+): boolean {
+  const wanted: ReadonlySet<string> = isStringArray(patients) ? new Set(patients) : patients;
+  if (wanted.size === 0) return false;
+  for (const id of patientsOf(resource, ownBaseUrls)) {
+    if (wanted.has(id)) return true;
+  }
+  return false;
+}
+
+/**
+ * The search parameters (codes) that define membership for a type, e.g. Observation ->
+ * ['subject', 'performer'], in CompartmentDefinition order; [] outside the compartment. For a
+ * Patient, its own id (search `_id`) also counts; that identity rule is not a param here.
+ */
+export function compartmentParams(resourceType: string): readonly string[] {
+  return RULES.get(resourceType)?.params ?? NO_PARAMS;
+}
+
+/**
+ * All values at a path. FHIR JSON puts repeating elements in arrays at any step
+ * (http://hl7.org/fhir/R4/json.html#repeating), so arrays are flattened at every step. The walk is
+ * a loop over a fixed-depth path; each node of a parsed JSON tree is reached at most once per
+ * path, so the work is linear in the size of the input, with no recursion.
+ */
+function valuesAt(root: Record<string, unknown>, steps: readonly string[]): unknown[] {
+  let current: unknown[] = [root];
+  for (const step of steps) {
+    const next: unknown[] = [];
+    for (const node of current) {
+      if (isRecord(node) && hasOwn(node, step)) pushFlattened(next, node[step]);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/**
+ * Pushes a value, or the leaves of a (possibly nested) array. Nested arrays are not valid FHIR
+ * JSON; they are flattened rather than ignored so that a reference cannot hide inside one.
+ */
+function pushFlattened(out: unknown[], value: unknown): void {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) pending.push(item[i]);
+    } else {
+      out.push(item);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasOwn(object: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+function ownValue(object: Record<string, unknown>, key: string): unknown {
+  return hasOwn(object, key) ? object[key] : undefined;
+}
+
+function isStringArray(value: ReadonlySet<string> | readonly string[]): value is readonly string[] {
+  return Array.isArray(value);
+}

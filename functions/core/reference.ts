@@ -1,0 +1,87 @@
+/**
+ * Literal FHIR references (Reference.reference) normalised to resource type + id, so that access
+ * checks compare exact values and never substrings or prefixes.
+ * FHIR R4 §2.3.0 Resource References: http://hl7.org/fhir/R4/references.html#literal
+ */
+import { FHIR_ID, FHIR_TYPE } from './ids';
+
+/** A resource on this server, by type and logical id. */
+export interface ResourceRef {
+  readonly resourceType: string;
+  readonly id: string;
+}
+
+// Never part of a reference we accept: a query or fragment changes what the URL names, `%` would
+// need decoding (and lets one value have two spellings), `..` and `\` invite path normalisation,
+// whitespace is never valid in a URL. Rejecting them keeps "same string" equal to "same resource".
+const FORBIDDEN = /[\s?#%\\]|\.\./;
+// Far above any real reference (base URL + type + two 64-char ids); bounds the work per call.
+const MAX_REFERENCE_LENGTH = 2048;
+// An own base URL as configured: absolute http(s), no query, fragment, encoding or whitespace.
+const BASE_URL = /^https?:\/\/[A-Za-z0-9.\-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~\-/]*)?$/;
+// FHIR R4 vread (http://hl7.org/fhir/R4/http.html#vread): `[type]/[id]/_history/[vid]` is one version.
+const HISTORY = '_history';
+
+/** True when value is a FHIR R4 id usable as a URL path segment (see FHIR_ID). */
+export function isFhirId(value: unknown): value is string {
+  return typeof value === 'string' && FHIR_ID.test(value);
+}
+
+/** True when value is shaped like a FHIR resource type name (e.g. `Patient`). */
+export function isResourceTypeName(value: unknown): value is string {
+  return typeof value === 'string' && FHIR_TYPE.test(value);
+}
+
+/** Normalise a FHIR Reference.reference string to type+id, or undefined when it is not a literal reference to this server. */
+export function parseReference(
+  reference: string,
+  ownBaseUrls: readonly string[],
+): ResourceRef | undefined {
+  const bases = normaliseBases(ownBaseUrls);
+  if (typeof reference !== 'string' || reference.length > MAX_REFERENCE_LENGTH) return undefined;
+  // Contained (`#x`), `urn:uuid:`/`urn:oid:` and anything with a query or encoding end here:
+  // contained resources live inside their container, and the proxy resolves `urn:uuid` within a
+  // transaction itself before asking about membership.
+  if (FORBIDDEN.test(reference)) return undefined;
+
+  const segments = reference.split('/');
+  // The relative part is `Type/id`, or `Type/id/_history/vid` (the version is dropped: every
+  // version of a resource belongs to the same compartment question as the resource).
+  const versioned = segments.length >= 4 && segments[segments.length - 2] === HISTORY;
+  const tail = versioned ? 4 : 2;
+  if (segments.length < tail) return undefined;
+  const [resourceType, id, , versionId] = segments.slice(segments.length - tail);
+  if (!isResourceTypeName(resourceType) || !isFhirId(id)) return undefined;
+  if (versioned && !isFhirId(versionId)) return undefined;
+
+  if (segments.length > tail) {
+    // Absolute: everything before the relative part must equal one of our bases exactly
+    // (R4 references.html#literal: an absolute URL that matches the service base is a reference
+    // to this server). Equality, not startsWith: `https://h/r4x` is not `https://h/r4`.
+    const base = segments.slice(0, segments.length - tail).join('/');
+    if (!bases.includes(base)) return undefined;
+  }
+  return { resourceType, id };
+}
+
+/** Formats a ResourceRef as the relative literal reference `Type/id`. */
+export function formatReference(ref: ResourceRef): string {
+  if (!isResourceTypeName(ref.resourceType) || !isFhirId(ref.id)) {
+    throw new TypeError(`not a valid resource reference: ${JSON.stringify(ref)}`);
+  }
+  return `${ref.resourceType}/${ref.id}`;
+}
+
+/**
+ * Validates the configured bases and removes one trailing slash from each. A malformed base is a
+ * deployment mistake, so it throws instead of silently matching nothing (or, worse, everything).
+ */
+function normaliseBases(ownBaseUrls: readonly string[]): readonly string[] {
+  if (!Array.isArray(ownBaseUrls)) throw new TypeError('ownBaseUrls must be an array of base URLs');
+  return ownBaseUrls.map((base: unknown) => {
+    if (typeof base !== 'string' || !BASE_URL.test(base) || base.includes('..')) {
+      throw new TypeError(`not an absolute http(s) FHIR base URL: ${JSON.stringify(base)}`);
+    }
+    return base.endsWith('/') ? base.slice(0, -1) : base;
+  });
+}

@@ -1,0 +1,370 @@
+/**
+ * The FHIR request model: one HTTP request against a FHIR R4 base, parsed into the interaction,
+ * target, search parameters, conditions and body the PEP decides on
+ * (FHIR R4 RESTful API, http://hl7.org/fhir/R4/http.html).
+ *
+ * Deny by default (DESIGN.md): a method, path, parameter, header or body this module does not
+ * fully understand is refused with a RequestError, never passed through with the unknown part
+ * ignored. The backend is sent what was parsed here (formatQuery), not the client's raw text.
+ */
+import { RequestError } from './errors';
+import type { ErrorCode, ErrorEvidence } from './errors';
+import { FHIR_ID, FHIR_TYPE } from './ids';
+import { parsePatch } from './json-patch';
+import { PAGING_PARAMS, parseFormPairs, parseSearchParam, preview } from './search-params';
+import type { SearchParam } from './search-params';
+
+export type { SearchParam } from './search-params';
+
+export type Interaction =
+  | 'read' | 'vread' | 'update' | 'patch' | 'delete'
+  | 'history-instance' | 'history-type' | 'history-system'
+  | 'create' | 'search-type' | 'search-system'
+  | 'capabilities' | 'batch' | 'transaction' | 'operation';
+
+/** What the HTTP layer hands the parser (from an API Gateway proxy event or a test). */
+export interface HttpRequest {
+  readonly method: string; // as received
+  readonly path: string; // below the FHIR base, starting with '/', e.g. '/Observation/123/_history/2'
+  readonly query: readonly (readonly [string, string])[]; // decoded key/value pairs, order kept, duplicates kept
+  readonly headers: Readonly<Record<string, string>>; // keys lower-cased
+  readonly body?: string; // raw text (already base64-decoded by the caller)
+}
+
+export interface FhirRequest {
+  readonly interaction: Interaction;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly resourceType?: string;
+  readonly id?: string;
+  readonly versionId?: string;
+  readonly operation?: string; // without '$', e.g. 'everything'
+  readonly params: readonly SearchParam[]; // query params (and form params of POST _search), minus `_format` which is validated and dropped
+  readonly conditional: boolean; // PUT/PATCH/DELETE on `Type?criteria`, or POST with If-None-Exist
+  readonly ifNoneExist?: readonly SearchParam[]; // parsed If-None-Exist header (`a=b&c=d`)
+  readonly ifMatch?: string; // If-Match header as sent, must be W/"<id>" or "<id>"
+  readonly body?: unknown; // parsed JSON body (create/update/batch/transaction/operation POST); JSON Patch array for patch
+}
+
+export interface ParseOptions { readonly maxBodyBytes?: number /* default 5 MiB */; readonly maxParams?: number /* default 100 */; readonly maxJsonDepth?: number /* default 64 */ }
+
+type Method = FhirRequest['method'];
+type Target = Pick<FhirRequest, 'resourceType' | 'id' | 'versionId' | 'operation'>;
+/** What a path names, and which interaction each method performs on it (absent method → 405). */
+type Route = { readonly shape: string; readonly target: Target; readonly on: Partial<Record<Method, Interaction>> };
+
+const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+// De-facto verb-tunnelling headers (Google, Microsoft, Rails). The verb was authorized; it stays.
+const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+// Everything a legal segment can hold: types, ids (datatypes.html#id), `_history`, `_search`,
+// `$op`, `metadata`. So `%` (encoded `/`), `;` (path parameters), `?`, `\` never get further.
+const SEGMENT = /^[A-Za-z0-9\-._$]+$/;
+// http.html#operations: `$` + name; names are lower-camel with dashes (`$validate-code`).
+const OPERATION = /^[a-z][a-zA-Z0-9-]{0,63}$/;
+// http.html#mime-type: the JSON spellings of `_format`. `+` arrives as a space when a client
+// sends `application/fhir+json` unencoded and the query is form-decoded, so that is accepted too.
+const JSON_FORMATS: ReadonlySet<string> = new Set(['json', 'application/json', 'application/fhir+json', 'application/fhir json']);
+const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/fhir+json']);
+// http.html#concurrency: `ETag: W/"<versionId>"`; If-Match echoes it (weak or strong).
+const IF_MATCH = /^(?:W\/)?"([^"]*)"$/;
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parameters each interaction accepts when they are not search criteria (absent: any, as in
+ * search, operations and conditional update/patch/delete). read/vread: search.html#summary and
+ * #elements apply to read too; history: http.html#history `_count`, `_since`, `_at` and the
+ * backend's paging cursor; capabilities: http.html#capabilities `mode`. Writes and bundles: none.
+ */
+const NONE: ReadonlySet<string> = new Set();
+const READ: ReadonlySet<string> = new Set(['_summary', '_elements']);
+const HISTORY: ReadonlySet<string> = new Set(['_count', '_since', '_at', ...PAGING_PARAMS]);
+const PARAMS_FOR: Partial<Record<Interaction, ReadonlySet<string>>> = {
+  read: READ, vread: READ, 'history-instance': HISTORY, 'history-type': HISTORY, 'history-system': HISTORY,
+  capabilities: new Set(['mode']), create: NONE, update: NONE, patch: NONE, delete: NONE, batch: NONE, transaction: NONE,
+};
+
+type Limits = Required<ParseOptions>;
+
+/** Parse an HTTP request against a FHIR R4 base into the model; throws RequestError when not understood. */
+export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): FhirRequest {
+  const limits: Limits = { maxBodyBytes: options.maxBodyBytes ?? 5 * 1024 * 1024, maxParams: options.maxParams ?? 100, maxJsonDepth: options.maxJsonDepth ?? 64 };
+  const method = METHODS.find((m) => m === req.method);
+  if (method === undefined) {
+    // RFC 9110 §9.1: methods are case-sensitive, so `get` is as unknown here as HEAD or TRACE.
+    const actual = preview(req.method);
+    fail('ERR_METHOD_NOT_ALLOWED', `HTTP method '${actual}' is not supported; FHIR R4 uses ${METHODS.join(', ')}`, { actual, expected: METHODS });
+  }
+  for (const h of OVERRIDE_HEADERS) {
+    if (req.headers[h] !== undefined) bad(`header '${h}' is refused: the HTTP method cannot be changed after authorization`);
+  }
+
+  const route = routeOf(splitPath(req.path));
+  const routed = route.on[method];
+  if (routed === undefined) {
+    const allowed = Object.keys(route.on);
+    fail('ERR_METHOD_NOT_ALLOWED', `${method} is not allowed on ${route.shape} (allowed: ${allowed.join(', ')})`, { actual: method, expected: allowed });
+  }
+  // http.html#cond-update, #cond-delete, #patch: PUT/PATCH/DELETE on [type]?criteria.
+  const byCriteria = route.target.id === undefined && (routed === 'update' || routed === 'patch' || routed === 'delete');
+
+  if (req.query.length > limits.maxParams) bad(`more than ${limits.maxParams} query parameters`);
+  const query = req.query.map(([k, v]) => parseSearchParam(k, v));
+  const { interaction, body, form } = parseBody(req, method, routed, route.target, byCriteria, limits);
+  const params = controlParams([...query, ...form]);
+  const ifNoneExist = parseIfNoneExist(req.headers['if-none-exist'], interaction, limits.maxParams);
+  const ifMatch = req.headers['if-match'];
+  if (ifMatch !== undefined) {
+    if (interaction !== 'update' && interaction !== 'patch' && interaction !== 'delete') bad(`If-Match is only meaningful on update, patch and delete, not ${interaction}`);
+    const version = IF_MATCH.exec(ifMatch)?.[1];
+    if (version === undefined || !isId(version)) bad(`If-Match '${preview(ifMatch)}' is not W/"<versionId>" or "<versionId>"`);
+  }
+
+  if (byCriteria && params.length === 0) bad(`conditional ${interaction} needs search criteria`);
+  const allowed = byCriteria ? undefined : PARAMS_FOR[interaction];
+  const refused = allowed && params.find((p) => !allowed.has(p.key));
+  if (allowed && refused) {
+    bad(`parameter '${preview(refused.key)}' is not accepted on ${interaction}${allowed.size > 0 ? ` (allowed: ${[...allowed].join(', ')})` : ''}`);
+  }
+
+  const conditional = byCriteria || ifNoneExist !== undefined;
+  const result: { -readonly [K in keyof FhirRequest]: FhirRequest[K] } = { interaction, method, ...route.target, params: Object.freeze(params), conditional };
+  if (ifNoneExist !== undefined) result.ifNoneExist = ifNoneExist;
+  if (ifMatch !== undefined) result.ifMatch = ifMatch;
+  if (body !== undefined) result.body = body;
+  return Object.freeze(result);
+}
+
+/** Size, media type and content of the body, by interaction; POST _search yields its form parameters. */
+function parseBody(req: HttpRequest, method: Method, routed: Interaction, target: Target, byCriteria: boolean, limits: Limits) {
+  const text = req.body === undefined || req.body === '' ? undefined : req.body;
+  const none = { interaction: routed, body: undefined as unknown, form: [] as SearchParam[] };
+  if (text === undefined) {
+    if (routed === 'create' || routed === 'update' || routed === 'batch') bad(`${routed === 'batch' ? 'batch/transaction' : routed} needs a JSON body`);
+    if (routed === 'patch') bad('patch needs a JSON Patch body');
+    return none;
+  }
+  if (method === 'GET' || method === 'DELETE') bad(`a ${method} request must not carry a body`);
+  if (utf8Length(text, limits.maxBodyBytes) > limits.maxBodyBytes) fail('ERR_PAYLOAD_TOO_LARGE', `body is larger than ${limits.maxBodyBytes} bytes`);
+
+  if (routed === 'search-type' || routed === 'search-system') {
+    // http.html#search: POST [base]/[type]/_search with an x-www-form-urlencoded body; the form
+    // parameters mean what query parameters mean, so they are merged after them.
+    requireMediaType(req.headers, ['application/x-www-form-urlencoded'], 'POST _search');
+    const pairs = parseFormPairs(text, limits.maxParams);
+    if (req.query.length + pairs.length > limits.maxParams) bad(`more than ${limits.maxParams} parameters (query and form together)`);
+    return { ...none, form: pairs.map(([k, v]) => parseSearchParam(k, v)) };
+  }
+  if (routed === 'patch') {
+    // http.html#patch: JSON Patch only; FHIRPath Patch (a Parameters body) is not supported.
+    requireMediaType(req.headers, ['application/json-patch+json'], 'patch (JSON Patch only)');
+    const body = parseJson(text, limits.maxJsonDepth);
+    parsePatch(body);
+    return { ...none, body };
+  }
+  requireMediaType(req.headers, [...JSON_TYPES], routed === 'batch' ? 'batch/transaction' : routed);
+  const body = parseJson(text, limits.maxJsonDepth);
+  if (routed === 'batch') return { ...none, interaction: bundleInteraction(body), body };
+  if (routed === 'create' || routed === 'update') checkResourceBody(body, target.resourceType ?? '', byCriteria ? undefined : target.id);
+  return { ...none, body };
+}
+
+/** http.html#ccreate: If-None-Exist holds the query part of a search URL (no '?'); create only. */
+function parseIfNoneExist(text: string | undefined, interaction: Interaction, maxParams: number): readonly SearchParam[] | undefined {
+  if (text === undefined) return undefined;
+  if (interaction !== 'create') bad('If-None-Exist is only meaningful on create');
+  const pairs = parseFormPairs(text, maxParams);
+  if (pairs.length === 0) bad('If-None-Exist has no search criteria');
+  const criteria = pairs.map(([k, v]) => parseSearchParam(k, v));
+  const control = criteria.find((p) => p.name === '_method' || p.name === '_format' || p.name === '_pretty' || PAGING_PARAMS.has(p.name));
+  if (control) bad(`If-None-Exist may hold search criteria only, not '${preview(control.key)}'`);
+  return Object.freeze(criteria);
+}
+
+/** Split the path below the base into checked segments; `''` and `'/'` are the base itself. */
+function splitPath(path: string): string[] {
+  if (path === '' || path === '/') return [];
+  if (!path.startsWith('/')) bad(`path '${preview(path)}' does not start with '/'`);
+  const segments = path.slice(1).split('/');
+  for (const s of segments) {
+    if (s === '') bad(`path '${preview(path)}' has an empty segment ('//' or a trailing '/')`);
+    // RFC 3986 §5.2.4 would remove these, so the backend would name another resource than we checked.
+    if (s === '.' || s === '..') bad(`path '${preview(path)}' has a '${s}' segment`);
+    if (!SEGMENT.test(s)) {
+      bad(`path segment '${preview(s)}' may hold only [A-Za-z0-9-._$] (no ';' parameters, no percent-encoding)`, { actual: preview(s) });
+    }
+  }
+  if (segments.length > 4) bad(`path '${preview(path)}' has more segments than any FHIR interaction`);
+  return segments;
+}
+
+/** http.html#summary: the URL patterns of the R4 RESTful API, one per interaction. */
+function routeOf(segments: readonly string[]): Route {
+  const [s0, s1, s2, s3] = segments;
+  if (s0 === undefined) return { shape: '[base]', target: {}, on: { GET: 'search-system', POST: 'batch' } };
+  if (s1 === undefined) {
+    if (s0 === 'metadata') return { shape: '/metadata', target: {}, on: { GET: 'capabilities' } };
+    if (s0 === '_search') return { shape: '/_search', target: {}, on: { POST: 'search-system' } };
+    if (s0 === '_history') return { shape: '/_history', target: {}, on: { GET: 'history-system' } };
+    if (s0.startsWith('$')) return operation('/$op', {}, s0);
+    const resourceType = type(s0);
+    return { shape: '/[type]', target: { resourceType }, on: { GET: 'search-type', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } };
+  }
+  const resourceType = type(s0);
+  if (s2 === undefined) {
+    if (s1 === '_search') return { shape: '/[type]/_search', target: { resourceType }, on: { POST: 'search-type' } };
+    if (s1 === '_history') return { shape: '/[type]/_history', target: { resourceType }, on: { GET: 'history-type' } };
+    if (s1.startsWith('$')) return operation('/[type]/$op', { resourceType }, s1);
+    return { shape: '/[type]/[id]', target: { resourceType, id: idOf(s1) }, on: { GET: 'read', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } };
+  }
+  const id = idOf(s1);
+  if (s3 === undefined) {
+    if (s2 === '_history') return { shape: '/[type]/[id]/_history', target: { resourceType, id }, on: { GET: 'history-instance' } };
+    if (s2.startsWith('$')) return operation('/[type]/[id]/$op', { resourceType, id }, s2);
+    bad(`'${preview(s2)}' after /${resourceType}/${id} is not _history or an $operation`);
+  }
+  if (s2 !== '_history') bad(`'/${resourceType}/${id}/${preview(s2)}/…' is not a FHIR interaction`);
+  return { shape: '/[type]/[id]/_history/[vid]', target: { resourceType, id, versionId: idOf(s3) }, on: { GET: 'vread' } };
+}
+
+function operation(shape: string, target: Target, segment: string): Route {
+  const name = segment.slice(1);
+  if (!OPERATION.test(name)) bad(`'${preview(segment)}' is not an operation name ($ + ${OPERATION.source})`);
+  return { shape, target: { ...target, operation: name }, on: { GET: 'operation', POST: 'operation' } };
+}
+
+function type(segment: string): string {
+  if (!FHIR_TYPE.test(segment)) bad(`'${preview(segment)}' is not a FHIR resource type (${FHIR_TYPE.source}; types start upper-case)`);
+  return segment;
+}
+
+function idOf(segment: string): string {
+  if (!isId(segment)) bad(`'${preview(segment)}' is not a FHIR id (${FHIR_ID.source})`);
+  return segment;
+}
+
+/** FHIR_ID minus `.` and `..`, which match the id pattern but are dot segments in a URL. */
+function isId(value: string): boolean {
+  return FHIR_ID.test(value) && value !== '.' && value !== '..';
+}
+
+/** Validate `_format`/`_pretty` and drop them; refuse `_method` (verb tunnelling). */
+function controlParams(params: readonly SearchParam[]): SearchParam[] {
+  const kept: SearchParam[] = [];
+  for (const p of params) {
+    if (p.name === '_method') bad("parameter '_method' is refused: the HTTP method cannot be changed after authorization");
+    if (p.name !== '_format' && p.name !== '_pretty') kept.push(p);
+    else if (p.key !== p.name) bad(`'${preview(p.key)}' takes no modifier or chain`);
+    else if (p.name === '_pretty' && p.value !== 'true' && p.value !== 'false') bad(`_pretty must be true or false, not '${preview(p.value)}'`);
+    else if (p.name === '_format' && !JSON_FORMATS.has(mediaType(p.value))) {
+      fail('ERR_UNSUPPORTED', `_format '${preview(p.value)}' is not supported; fhirgate speaks JSON only (json, application/fhir+json)`);
+    }
+  }
+  return kept;
+}
+
+/** The media type without parameters, lower-cased: `application/fhir+json; charset=utf-8` → `application/fhir+json`. */
+function mediaType(value: string): string {
+  return (value.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+function requireMediaType(headers: HttpRequest['headers'], accepted: readonly string[], what: string): void {
+  const type = mediaType(headers['content-type'] ?? '');
+  if (!accepted.includes(type)) {
+    fail('ERR_UNSUPPORTED', `content-type '${preview(type)}' is not accepted for ${what} (expected ${accepted.join(' or ')})`, { actual: preview(type), expected: accepted });
+  }
+}
+
+/** http.html#transaction: POST [base] carries a Bundle of type batch or transaction. */
+function bundleInteraction(body: unknown): 'batch' | 'transaction' {
+  const bundle = isObject(body) ? body : {};
+  if (bundle.resourceType !== 'Bundle') bad('POST to the base needs a Bundle (batch or transaction)');
+  if (bundle.type !== 'batch' && bundle.type !== 'transaction') bad(`Bundle.type '${preview(String(bundle.type))}' is not batch or transaction`);
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) bad('Bundle.entry is not an array');
+  return bundle.type;
+}
+
+/** http.html#create / #update: the body is a resource of the URL's type; update also names the URL's id. */
+function checkResourceBody(body: unknown, resourceType: string, id: string | undefined): void {
+  if (!isObject(body)) bad('body is not a FHIR resource (a JSON object)');
+  if (body.resourceType !== resourceType) {
+    bad(`body resourceType '${preview(String(body.resourceType))}' does not match the URL type '${resourceType}'`, { resourceType, actual: preview(String(body.resourceType)) });
+  }
+  // http.html#update: "If no id element is provided, or the id disagrees with the id in the URL,
+  // the server SHALL respond with an HTTP 400 error code".
+  if (id !== undefined && body.id !== id) bad(`body id '${preview(String(body.id))}' does not match the URL id '${id}'`, { resourceType, actual: preview(String(body.id)), expected: id });
+}
+
+/** JSON.parse after one linear scan that finds what JSON.parse hides: depth, duplicate keys, prototype keys. */
+function parseJson(text: string, maxDepth: number): unknown {
+  scanJson(text, maxDepth);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return bad('body is not valid JSON');
+  }
+}
+
+/**
+ * One pass over the text, tracking only string boundaries and brackets (linear time, no
+ * recursion, so 10 000 `[` cost nothing). Duplicate keys would let `{"subject":A,"subject":B}`
+ * be checked as one value and stored as another; keys are compared decoded, so `"\u0073ubject"`
+ * is `subject` too. Invalid JSON is not reported here; JSON.parse reports it next.
+ */
+function scanJson(text: string, maxDepth: number): void {
+  const stack: (Set<string> | null)[] = []; // one Set of seen keys per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      const keys = stack[stack.length - 1];
+      if (!expectKey || !keys) continue;
+      expectKey = false;
+      const key = decodeKey(text.slice(start, i + 1));
+      if (FORBIDDEN_KEYS.has(key)) bad(`body has a '${key}' key, which is refused anywhere in a body`);
+      if (keys.has(key)) bad(`body has the key '${preview(key)}' twice in one object`, { actual: preview(key) });
+      keys.add(key);
+    } else if (c === '{' || c === '[') {
+      stack.push(c === '{' ? new Set() : null);
+      if (stack.length > maxDepth) bad(`body nests deeper than ${maxDepth} levels`);
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+}
+
+function decodeKey(token: string): string {
+  try {
+    return JSON.parse(token) as string;
+  } catch {
+    return bad('body is not valid JSON');
+  }
+}
+
+/** UTF-8 size of a JS string, counting no further than needed to exceed `limit`. */
+function utf8Length(s: string, limit: number): number {
+  if (s.length > limit) return s.length; // every UTF-16 unit is at least one byte
+  let n = 0;
+  for (let i = 0; i < s.length && n <= limit; i++) {
+    const c = s.charCodeAt(i);
+    // A surrogate pair is 4 bytes: 2 for each half (a lone surrogate is approximated the same way).
+    n += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3;
+  }
+  return n;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bad(message: string, evidence: ErrorEvidence = {}): never {
+  return fail('ERR_BAD_REQUEST', message, evidence);
+}
+
+function fail(code: ErrorCode, message: string, evidence: ErrorEvidence = {}): never {
+  throw new RequestError(code, message, evidence);
+}

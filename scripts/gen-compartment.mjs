@@ -22,6 +22,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { byCodeUnit, FhirPathError, indexStructures, parseBranch, resolvePath, rootOf, splitTop } from './fhirpath-paths.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PKG = join(ROOT, 'node_modules', '@medplum', 'definitions');
@@ -59,148 +60,29 @@ function readJson(path) {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
-/** Splits a FHIRPath expression at top-level `sep` characters (outside parentheses and quotes). */
-function splitTop(expression, sep) {
-  const parts = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < expression.length; i++) {
-    const c = expression[i];
-    if (c === "'") quoted = !quoted;
-    else if (!quoted && c === '(') depth++;
-    else if (!quoted && c === ')') depth--;
-    else if (!quoted && depth === 0 && c === sep) {
-      parts.push(expression.slice(start, i).trim());
-      start = i + 1;
-    }
-    if (depth < 0) fail(`unbalanced parentheses in ${JSON.stringify(expression)}`);
+/**
+ * Runs one conversion step of the shared converter; its refusals stop the run like every other
+ * problem here, with the hint for the one case a person can fix by hand.
+ */
+function converted(step) {
+  try {
+    return step();
+  } catch (error) {
+    if (!(error instanceof FhirPathError)) throw error;
+    const hint =
+      error.code === 'unsupported'
+        ? ' (convert it by hand in EXPRESSION_OVERRIDES, with a comment saying why it is equivalent)'
+        : '';
+    return fail(`${error.message}${hint}`);
   }
-  if (depth !== 0 || quoted) fail(`unbalanced expression ${JSON.stringify(expression)}`);
-  parts.push(expression.slice(start).trim());
-  return parts;
 }
 
 /**
- * Parses one union branch into its root type and steps [{ name, as }]. Shapes understood:
- * `A.b.c`, `(A.b as T)`, `A.b as T`, `A.b.as(T)`, `A.b.ofType(T)`, `A.b.where(resolve() is Patient)`.
+ * `.where(resolve() is Patient)` may be dropped: core counts a Reference only when it is a literal
+ * `Patient/{id}` reference, which is exactly what the filter keeps. Any other filter (or an element
+ * step after this one) could select a different subset, so the converter refuses it instead.
  */
-function parseBranch(branch) {
-  let text = unwrap(branch);
-  let castAll;
-  const asOperator = /^(.*\S)\s+as\s+([A-Z][A-Za-z]*)$/.exec(text);
-  if (asOperator) [, text, castAll] = asOperator;
-  const tokens = splitTop(text, '.');
-  const [root, ...rest] = tokens;
-  if (!/^[A-Z][A-Za-z]*$/.test(root)) fail(`branch ${JSON.stringify(branch)}: no resource type root`);
-  const steps = [];
-  let filtered = false;
-  for (const token of rest) {
-    const cast = /^(?:as|ofType)\(\s*([A-Z][A-Za-z]*)\s*\)$/.exec(token);
-    const where = /^where\((.*)\)$/.exec(token);
-    if (/^[a-z][A-Za-z0-9]*$/.test(token) && !filtered) {
-      steps.push({ name: token, as: undefined });
-    } else if (cast && steps.length > 0 && steps[steps.length - 1].as === undefined) {
-      steps[steps.length - 1].as = cast[1];
-    } else if (where && where[1].replace(/\s+/g, ' ').trim() === 'resolve() is Patient') {
-      // Dropped on purpose: core counts a Reference only when it is a literal `Patient/{id}`
-      // reference, which is exactly what `resolve() is Patient` keeps. Any other filter (or a
-      // step after this one) could select a different subset, so it is refused below instead.
-      filtered = true;
-    } else {
-      fail(
-        `branch ${JSON.stringify(branch)}: unsupported FHIRPath step ${JSON.stringify(token)} ` +
-          '(convert it by hand in EXPRESSION_OVERRIDES, with a comment saying why it is equivalent)',
-      );
-    }
-  }
-  if (steps.length === 0) fail(`branch ${JSON.stringify(branch)}: no element path`);
-  if (castAll !== undefined) {
-    const last = steps[steps.length - 1];
-    if (last.as !== undefined && last.as !== castAll) fail(`branch ${JSON.stringify(branch)}: two casts`);
-    last.as = castAll;
-  }
-  return { root, steps };
-}
-
-/** Removes parentheses that wrap a whole branch: `(A.b as T)`, but not `(A.b).where(c)`. */
-function unwrap(branch) {
-  let text = branch.trim();
-  while (text.startsWith('(') && closingParen(text) === text.length - 1) text = text.slice(1, -1).trim();
-  return text;
-}
-
-/** Index of the parenthesis that closes the one at text[0], or -1. */
-function closingParen(text) {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '(') depth++;
-    else if (text[i] === ')' && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** The resource type a union branch starts from (`Observation` in `Observation.subject`). */
-function rootOf(branch) {
-  return splitTop(unwrap(branch), '.')[0].split(/\s/)[0];
-}
-
-/** Indexes StructureDefinition snapshots: type name -> element path -> ElementDefinition. */
-function indexStructures(...bundles) {
-  const index = new Map();
-  for (const bundle of bundles) {
-    for (const { resource } of bundle.entry ?? []) {
-      if (resource?.resourceType !== 'StructureDefinition' || resource.derivation === 'constraint') continue;
-      const elements = new Map();
-      for (const element of resource.snapshot?.element ?? []) elements.set(element.path, element);
-      index.set(resource.type, elements);
-    }
-  }
-  return index;
-}
-
-/**
- * Resolves parsed steps against the StructureDefinitions to the JSON property path, spelling a
- * choice element with its type (`value` as Reference -> `valueReference`, FHIR R4 JSON
- * choice elements, http://hl7.org/fhir/R4/formats.html#choice). The last element must be a Reference.
- */
-function resolvePath(index, type, steps, where) {
-  let owner = type;
-  let base = type;
-  let lastType;
-  const names = [];
-  for (const step of steps) {
-    const elements = index.get(owner) ?? fail(`${where}: no StructureDefinition for ${owner}`);
-    let element = elements.get(`${base}.${step.name}`);
-    let name = step.name;
-    let typeCode;
-    if (element?.contentReference) {
-      if (step.as !== undefined) fail(`${where}: cast on ${element.path}`);
-      base = element.contentReference.replace(/^#/, '');
-      names.push(name);
-      lastType = 'BackboneElement';
-      continue;
-    }
-    const codes = () => (element.type ?? []).map((t) => t.code);
-    if (element) {
-      typeCode = step.as ?? (codes().length === 1 ? codes()[0] : undefined);
-      if (typeCode === undefined || !codes().includes(typeCode)) fail(`${where}: cannot type ${element.path}`);
-    } else if ((element = elements.get(`${base}.${step.name}[x]`))) {
-      if (step.as === undefined) fail(`${where}: choice element ${element.path} used without a type`);
-      if (!codes().includes(step.as)) fail(`${where}: ${element.path} has no type ${step.as}`);
-      typeCode = step.as;
-      name = step.name + typeCode[0].toUpperCase() + typeCode.slice(1);
-    } else {
-      fail(`${where}: ${base}.${step.name} is not an element of ${owner}`);
-    }
-    names.push(name);
-    lastType = typeCode;
-    if (typeCode === 'BackboneElement' || typeCode === 'Element') base = `${base}.${step.name}`;
-    else [owner, base] = [typeCode, typeCode];
-  }
-  if (lastType !== 'Reference') fail(`${where}: ${names.join('.')} is ${lastType}, not Reference`);
-  return names.join('.');
-}
+const dropPatientFilter = (condition) => condition === 'resolve() is Patient';
 
 /** Builds { table, never } from the inputs; throws on anything it cannot convert. */
 function build(compartment, searchParameters, structures) {
@@ -245,11 +127,18 @@ function build(compartment, searchParameters, structures) {
       if (!(sp.target ?? []).includes('Patient')) fail(`${where}: ${sp.id} cannot target Patient`);
       if (typeof sp.expression !== 'string') fail(`${where}: ${sp.id} has no expression`);
       // Shared parameters (e.g. clinical-patient) union one branch per base type: keep ours only.
-      const branches = splitTop(sp.expression, '|')
-        .filter((branch) => rootOf(branch) === type)
-        .map(parseBranch);
+      const branches = converted(() =>
+        splitTop(sp.expression, '|')
+          .filter((branch) => rootOf(branch) === type)
+          .map((branch) => parseBranch(branch, { dropWhere: dropPatientFilter })),
+      );
       if (branches.length === 0) fail(`${where}: ${sp.id} has no branch for ${type}`);
-      const paths = branches.map((b) => resolvePath(structures, type, b.steps, `${where} (${sp.id})`));
+      const paths = branches.map((b) => {
+        const label = `${where} (${sp.id})`;
+        const resolved = converted(() => resolvePath(structures, type, b.steps, label));
+        if (resolved.type !== 'Reference') fail(`${label}: ${resolved.path} is ${resolved.type}, not Reference`);
+        return resolved.path;
+      });
       rules[code] = [...new Set(paths)];
     }
     table[type] = rules;
@@ -257,10 +146,6 @@ function build(compartment, searchParameters, structures) {
   if (corrections.size) fail(`corrections for absent types: ${[...corrections].join(', ')}`);
   if (overrides.size) fail(`stale expression overrides: ${[...overrides].join(', ')}`);
   return { table, never: never.sort(byCodeUnit) };
-}
-
-function byCodeUnit(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function quoteKey(key) {

@@ -1,0 +1,77 @@
+/**
+ * The FHIR proxy (PEP) Lambda, as a function of its dependencies. One straight line per request:
+ * discovery (public) → principal from the authorizer context → parse → enforce → respond → audit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { FhirRequest, parseFhirRequest } from '../core/fhir-request';
+import type { PageSigner } from '../core/paging';
+import { Principal } from '../core/principal';
+import { principalFromContext } from '../core/principal-context';
+import type { AuthzSettings } from '../core/settings';
+import type { Logger } from '../shared/log';
+import { auditRecord } from './audit';
+import type { FhirBackend } from './backend';
+import { capabilityStatement, DiscoveryConfig, smartConfiguration } from './discovery';
+import { httpRequestFromEvent, publicBaseFromEvent, toProxyResult } from './event';
+import { enforce } from './pep';
+import { PublicUrls } from './public-urls';
+import { backendErrorResponse, json, parseBackendJson, ProxyResponse, responseForThrown } from './responses';
+
+export interface ProxyDeps {
+  readonly backend: FhirBackend;
+  readonly settings: AuthzSettings;
+  readonly signer: PageSigner;
+  readonly discovery: DiscoveryConfig;
+  /** Public FHIR base when behind a custom domain; otherwise derived from the event. */
+  readonly publicBaseUrl?: string;
+  readonly log: Logger;
+  /** Request body limit in bytes. @default 5 MiB */
+  readonly maxBodyBytes?: number;
+}
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** Create the proxy handler over its dependencies. */
+export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
+  return async (event) => {
+    const requestId = event.requestContext?.requestId ?? randomUUID();
+    const publicBase = publicBaseFromEvent(event, deps.publicBaseUrl);
+    const audit = { removed: 0, reason: undefined as string | undefined };
+    let principal: Principal | undefined;
+    let request: FhirRequest | undefined;
+    let response: ProxyResponse;
+    try {
+      const http = httpRequestFromEvent(event);
+      const discovery = await discoveryResponse(deps, http.method, http.path, publicBase);
+      if (discovery) return toProxyResult(discovery);
+      principal = principalFromContext(event.requestContext?.authorizer);
+      request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
+      const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
+      response = await enforce(
+        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: [deps.backend.baseUrl, publicBase], audit },
+        request,
+      );
+    } catch (err) {
+      response = responseForThrown(err);
+      audit.reason ??= err instanceof Error ? err.message : 'internal error';
+      if (response.status >= 500) deps.log({ level: 'error', event: 'fhir.error', requestId, error: err instanceof Error ? err.stack : String(err) });
+    }
+    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, reason: audit.reason }) });
+    return toProxyResult(response);
+  };
+}
+
+/** Public discovery routes; undefined for everything else. */
+async function discoveryResponse(deps: ProxyDeps, method: string, path: string, publicBase: string): Promise<ProxyResponse | undefined> {
+  if (method !== 'GET') return undefined;
+  if (path === '/.well-known/smart-configuration') {
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: smartConfiguration(deps.discovery) };
+  }
+  if (path === '/metadata') {
+    const backend = await deps.backend.send({ method: 'GET', path: 'metadata' });
+    if (backend.status !== 200) return backendErrorResponse(backend.status);
+    return json(200, capabilityStatement(parseBackendJson(backend), deps.discovery, publicBase));
+  }
+  return undefined;
+}

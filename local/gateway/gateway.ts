@@ -1,0 +1,173 @@
+/**
+ * API Gateway (REST) emulation for the local stack and the integration tests: the real
+ * authorizer and proxy handlers, fed the event shapes API Gateway builds, with its authorizer
+ * semantics — identity source `Authorization`, results cached per token for a TTL and reused for
+ * every path, `Unauthorized` → 401, a Deny → 403, any other authorizer failure → 500.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayTokenAuthorizerEvent,
+} from 'aws-lambda';
+import { outcome } from '../../functions/core/operation-outcome';
+import { evaluatePolicy } from './iam-policy';
+
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path below the stage, e.g. `/fhir/Patient/pat-alice`. */
+  readonly path: string;
+  readonly query: readonly (readonly [string, string])[];
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body?: string;
+}
+
+export interface GatewayResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export interface GatewayOptions {
+  readonly authorizer: (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+  readonly proxy: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** Authorizer result cache TTL; 0 disables caching. @default 300 */
+  readonly authorizerCacheTtlSeconds?: number;
+  readonly region?: string;
+  readonly accountId?: string;
+  readonly apiId?: string;
+  readonly stage?: string;
+  /** Host name put in requestContext.domainName (the proxy derives its public base from it). */
+  readonly domainName: string;
+  readonly now?: () => number;
+}
+
+/** Routes that API Gateway serves without the authorizer (the public discovery documents). */
+const PUBLIC_ROUTES: readonly { method: string; path: string }[] = [
+  { method: 'GET', path: '/fhir/metadata' },
+  { method: 'GET', path: '/fhir/.well-known/smart-configuration' },
+];
+
+export class GatewayEmulator {
+  private readonly cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
+  readonly authorizerCalls: string[] = [];
+
+  constructor(private readonly options: GatewayOptions) {}
+
+  /** Handle one request the way API Gateway would for the `/fhir/{proxy+}` resource. */
+  async handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const { stage = 'local' } = this.options;
+    if (!req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
+    const proxyPath = req.path.slice('/fhir/'.length);
+    const methodArn = this.methodArn(req.method, req.path);
+    const isPublic = PUBLIC_ROUTES.some((r) => r.method === req.method && r.path === req.path);
+    let context: Record<string, unknown> | undefined;
+    let principalId: string | undefined;
+    if (!isPublic) {
+      const authorization = header(req.headers, 'authorization');
+      // API Gateway answers 401 itself when the identity source is missing; the authorizer is not called.
+      if (!authorization) return gatewayError(401, 'ERR_TOKEN_MISSING', 'Unauthorized');
+      const decided = await this.authorize(authorization, methodArn);
+      if ('error' in decided) return decided.error;
+      context = decided.result.context as Record<string, unknown> | undefined;
+      principalId = decided.result.principalId;
+    }
+    const event = this.proxyEvent(req, proxyPath, stage, context, principalId);
+    const result = await this.options.proxy(event);
+    return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
+  }
+
+  private async authorize(token: string, methodArn: string): Promise<{ result: APIGatewayAuthorizerResult } | { error: GatewayResponse }> {
+    const now = (this.options.now ?? Date.now)();
+    const ttl = (this.options.authorizerCacheTtlSeconds ?? 300) * 1000;
+    let result = this.cache.get(token);
+    if (!result || result.expires <= now) {
+      this.authorizerCalls.push(methodArn);
+      try {
+        const fresh = await this.options.authorizer({ type: 'TOKEN', authorizationToken: token, methodArn });
+        result = { result: fresh, expires: now + ttl };
+        if (ttl > 0) this.cache.set(token, result);
+      } catch (err) {
+        if (err instanceof Error && err.message === 'Unauthorized') return { error: gatewayError(401, 'ERR_TOKEN_INVALID', 'Unauthorized') };
+        return { error: gatewayError(500, 'ERR_DEPENDENCY_FAILED', 'authorizer failed') };
+      }
+    }
+    if (evaluatePolicy(result.result, methodArn) === 'Deny') {
+      const reason = (result.result.context as Record<string, unknown> | undefined)?.reason;
+      return { error: gatewayError(403, 'ERR_FORBIDDEN', typeof reason === 'string' ? reason : 'User is not authorized to access this resource') };
+    }
+    return { result: result.result };
+  }
+
+  private methodArn(method: string, path: string): string {
+    const { region = 'us-east-1', accountId = '000000000000', apiId = 'local', stage = 'local' } = this.options;
+    return `arn:aws:execute-api:${region}:${accountId}:${apiId}/${stage}/${method}${path}`;
+  }
+
+  private proxyEvent(
+    req: GatewayRequest,
+    proxyPath: string,
+    stage: string,
+    authorizer: Record<string, unknown> | undefined,
+    principalId: string | undefined,
+  ): APIGatewayProxyEvent {
+    const multiValueHeaders: Record<string, string[]> = {};
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      const values = Array.isArray(value) ? value : [value];
+      multiValueHeaders[name] = values;
+      headers[name] = values[values.length - 1]!;
+    }
+    const multiValueQuery: Record<string, string[]> = {};
+    for (const [k, v] of req.query) (multiValueQuery[k] ??= []).push(v);
+    const singleQuery = Object.fromEntries(Object.entries(multiValueQuery).map(([k, v]) => [k, v[v.length - 1]!]));
+    const hasQuery = req.query.length > 0;
+    return {
+      resource: '/fhir/{proxy+}',
+      path: req.path,
+      httpMethod: req.method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: hasQuery ? singleQuery : null,
+      multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+      pathParameters: { proxy: proxyPath },
+      stageVariables: null,
+      body: req.body ?? null,
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: this.options.accountId ?? '000000000000',
+        apiId: this.options.apiId ?? 'local',
+        authorizer: authorizer ? { ...authorizer, principalId } : undefined,
+        domainName: this.options.domainName,
+        httpMethod: req.method,
+        path: `/${stage}${req.path}`,
+        protocol: 'HTTP/1.1',
+        requestId: randomUUID(),
+        requestTimeEpoch: Date.now(),
+        resourceId: 'fhirproxy',
+        resourcePath: '/fhir/{proxy+}',
+        stage,
+        identity: {} as APIGatewayProxyEvent['requestContext']['identity'],
+      },
+    } as APIGatewayProxyEvent;
+  }
+}
+
+function header(headers: GatewayRequest['headers'], name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v;
+  }
+  return undefined;
+}
+
+function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+/** Gateway-generated errors, shaped like fhirgate's gateway responses in the CDK stack. */
+function gatewayError(status: number, code: Parameters<typeof outcome>[0], text: string): GatewayResponse {
+  return { status, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome(code, text)) };
+}

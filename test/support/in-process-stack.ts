@@ -1,0 +1,135 @@
+/**
+ * The request path assembled in one process for integration tests: a token issuer (JWKS over
+ * HTTP), dynalite with link records, the local FHIR store over HTTP with the demo data, the real
+ * authorizer and proxy handlers, and the API Gateway emulation between them.
+ *
+ * `tamper` lets a test rewrite what the backend answers (for example, slip another patient's
+ * resource into a search result) to prove the post-filter, not just the narrowing.
+ */
+import { randomBytes } from 'node:crypto';
+import { createAuthorizerHandler } from '../../functions/authorizer/handler';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
+import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
+import { BackendRequest, BackendResponse, createHttpBackend, FhirBackend } from '../../functions/fhir-proxy/backend';
+import { createProxyHandler } from '../../functions/fhir-proxy/handler';
+import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import type { LogRecord } from '../../functions/shared/log';
+import { GatewayEmulator } from '../../local/gateway/gateway';
+import { createFhirStoreServer, demoResources, FhirStoreServer } from '../../local/fhir-store';
+import { startDynalite, TestDynamo } from './dynalite';
+import { startTestIssuer, TestIssuer } from './jwt-issuer';
+
+export const WEB_CLIENT = 'web';
+export const API_SERVER = 'api-server';
+export const ANALYTICS = 'analytics';
+
+/** Demo users: sub → link record. */
+export const USERS = {
+  alice: { sub: 'u-alice', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] },
+  bob: { sub: 'u-bob', role: 'patient', fhirUser: 'Patient/pat-bob', patients: ['pat-bob'] },
+  guardian: { sub: 'u-dana', role: 'guardian', fhirUser: 'RelatedPerson/rp-carol-mother', patients: ['pat-carol'] },
+  doctor: { sub: 'u-doc', role: 'practitioner', fhirUser: 'Practitioner/prac-1', patients: ['pat-alice'] },
+} as const;
+
+export type Tamper = (req: BackendRequest, res: BackendResponse) => BackendResponse;
+
+export interface InProcessStack {
+  readonly store: FhirStoreServer;
+  readonly gateway: GatewayEmulator;
+  readonly logs: LogRecord[];
+  tamper: Tamper | undefined;
+  /** A user access token (Cognito InitiateAuth shape), optionally with FHIR scopes. */
+  userToken(user: keyof typeof USERS, scope?: string): string;
+  /** A machine token (client_credentials shape). */
+  machineToken(scope: string, clientId?: string): string;
+  /** Call the gateway: path below `/fhir/`. */
+  call(token: string | undefined, method: string, path: string, options?: { body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+export async function startInProcessStack(): Promise<InProcessStack> {
+  const issuer: TestIssuer = await startTestIssuer();
+  const dynamo: TestDynamo = await startDynalite();
+  for (const link of Object.values(USERS)) await dynamo.putLink({ ...link, patients: [...link.patients] });
+  const store = await createFhirStoreServer({ port: 0, seed: demoResources() });
+  const logs: LogRecord[] = [];
+  const log = (r: LogRecord) => logs.push(r);
+
+  const authorizer = createAuthorizerHandler({
+    verifier: createTokenVerifier({
+      issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
+      clientIds: [WEB_CLIENT, API_SERVER, ANALYTICS],
+    }),
+    links: new CachedLinkStore(new DynamoLinkStore(dynamo.client, dynamo.tableName), 0),
+    clients: { userClientIds: [WEB_CLIENT], machineClientIds: [API_SERVER, ANALYTICS] },
+    settings: DEFAULT_SETTINGS,
+    log,
+  });
+  const http = createHttpBackend({ baseUrl: store.baseUrl, timeoutMs: 5000 });
+  const state = { tamper: undefined as Tamper | undefined };
+  const backend: FhirBackend = {
+    baseUrl: http.baseUrl,
+    async send(req) {
+      const res = await http.send(req);
+      return state.tamper ? state.tamper(req, res) : res;
+    },
+  };
+  const proxy = createProxyHandler({
+    backend,
+    settings: DEFAULT_SETTINGS,
+    signer: createHmacPageSigner(randomBytes(32)),
+    discovery: { issuer: issuer.issuer, tokenEndpoint: `${issuer.issuer}/oauth2/token`, scopesSupported: ['openid', 'patient/*.rs'] },
+    log,
+  });
+  const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0 });
+
+  const stack: InProcessStack = {
+    store,
+    gateway,
+    logs,
+    get tamper() {
+      return state.tamper;
+    },
+    set tamper(t) {
+      state.tamper = t;
+    },
+    userToken(user, scope = 'aws.cognito.signin.user.admin') {
+      const sub = USERS[user].sub;
+      return issuer.token({ sub, username: sub, client_id: WEB_CLIENT, scope });
+    },
+    machineToken(scope, clientId = API_SERVER) {
+      return issuer.token({ sub: clientId, client_id: clientId, scope });
+    },
+    async call(token, method, path, options = {}) {
+      const url = new URL(`http://x/fhir/${path}`);
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (token) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/fhir+json';
+      }
+      const res = await gateway.handle({ method, path: decodeURIComponent(url.pathname), query: [...url.searchParams], headers, body });
+      return { status: res.status, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
+    },
+    async close() {
+      await store.close();
+      await dynamo.close();
+      await issuer.close();
+    },
+  };
+  return stack;
+}
+
+/** Every resource a response carries: the resource itself, bundle entries, nested bundles. */
+export function resourcesIn(body: any): any[] {
+  if (!body || typeof body !== 'object') return [];
+  if (body.resourceType === 'Bundle') return (body.entry ?? []).flatMap((e: any) => resourcesIn(e.resource));
+  return [body];
+}
+
+/** `Type/id` keys of every resource in a response. */
+export function keysIn(body: any): string[] {
+  return resourcesIn(body).map((r) => `${r.resourceType}/${r.id}`);
+}

@@ -1,0 +1,142 @@
+/**
+ * `npm run demo`: with the local stack running, walk the access patterns with real requests and
+ * print what each caller sees — allowed and refused — in words a person can follow.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import type { StackInfo } from '../stack/stack-info';
+
+interface Step {
+  readonly what: string;
+  readonly path: string;
+  readonly method?: string;
+  readonly body?: unknown;
+}
+
+async function loadStack(): Promise<StackInfo> {
+  const file = resolve(process.env.FHIRGATE_DIR ?? '.local', 'stack.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as StackInfo;
+  } catch {
+    throw new Error(`no running stack: ${file} not found. Start it first with: npm start`);
+  }
+}
+
+async function signIn(info: StackInfo, username: string): Promise<string> {
+  const user = info.users.find((u) => u.username === username);
+  if (!user) throw new Error(`stack.json has no user ${username}`);
+  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const out = await cognito.send(
+    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }),
+  );
+  return out.AuthenticationResult!.AccessToken!;
+}
+
+async function machineToken(info: StackInfo, name: string, scope?: string): Promise<string> {
+  const client = info.machineClients.find((c) => c.name === name);
+  if (!client) throw new Error(`stack.json has no machine client ${name}`);
+  const res = await fetch(info.cognito.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+  });
+  const body = (await res.json()) as { access_token?: string; error?: string };
+  if (!body.access_token) throw new Error(`token endpoint refused ${name}: ${body.error}`);
+  return body.access_token;
+}
+
+/** One line per request: the outcome in words. */
+async function run(info: StackInfo, token: string, step: Step): Promise<void> {
+  const res = await fetch(`${info.fhirBaseUrl}/${step.path}`, {
+    method: step.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(step.body ? { 'content-type': 'application/fhir+json' } : {}) },
+    body: step.body ? JSON.stringify(step.body) : undefined,
+  });
+  const body = (await res.json().catch(() => undefined)) as any;
+  let seen: string;
+  if (body?.resourceType === 'Bundle') {
+    const keys = (body.entry ?? []).map((e: any) => `${e.resource.resourceType}/${e.resource.id}`);
+    seen = keys.length ? keys.slice(0, 6).join(', ') + (keys.length > 6 ? ` … (${keys.length})` : '') : '(no entries)';
+  } else if (body?.resourceType === 'OperationOutcome') {
+    seen = `refused: ${body.issue?.[0]?.details?.text ?? body.issue?.[0]?.code}`;
+  } else {
+    seen = body ? `${body.resourceType}/${body.id}` : '';
+  }
+  const verdict = res.status < 300 ? 'allowed' : 'refused';
+  process.stdout.write(`  ${String(res.status).padEnd(4)} ${verdict.padEnd(8)} ${step.what.padEnd(46)} ${seen}\n`);
+}
+
+async function section(title: string, explain: string, token: string, info: StackInfo, steps: Step[]): Promise<void> {
+  process.stdout.write(`\n${title}\n  ${explain}\n`);
+  for (const step of steps) await run(info, token, step);
+}
+
+async function main(): Promise<void> {
+  const info = await loadStack();
+  process.stdout.write(`fhirgate demo against ${info.fhirBaseUrl}\n`);
+
+  await section(
+    '1. API server with its own machine token (SMART Backend Services style, system/ scopes)',
+    'client_credentials token, scope system/*.rs: every patient, read and search only.',
+    await machineToken(info, 'api-server', 'system/*.rs'),
+    info,
+    [
+      { what: 'GET Patient (all patients)', path: 'Patient' },
+      { what: 'GET Observation?subject=Patient/pat-bob', path: 'Observation?subject=Patient/pat-bob' },
+      { what: 'POST Observation (no write scope)', path: 'Observation', method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'demo' }, subject: { reference: 'Patient/pat-bob' } } },
+    ],
+  );
+  await section(
+    '   analytics client, scope system/Observation.rs only',
+    'a narrower machine client: Observations of everyone, nothing else.',
+    await machineToken(info, 'analytics'),
+    info,
+    [
+      { what: 'GET Observation?category=laboratory', path: 'Observation?category=laboratory' },
+      { what: 'GET Patient/pat-alice', path: 'Patient/pat-alice' },
+    ],
+  );
+
+  await section(
+    '2. Frontend calling FHIR directly with Alice\'s own Cognito token (patient)',
+    'plain Cognito sign-in; the patient role defaults to patient/*.rs, confined to Patient/pat-alice.',
+    await signIn(info, 'alice'),
+    info,
+    [
+      { what: 'GET Patient/pat-alice (own record)', path: 'Patient/pat-alice' },
+      { what: 'GET Observation (no patient named)', path: 'Observation' },
+      { what: 'GET Patient/pat-bob (someone else)', path: 'Patient/pat-bob' },
+      { what: 'GET Observation?subject=Patient/pat-bob', path: 'Observation?subject=Patient/pat-bob' },
+      { what: 'GET Practitioner/prac-1 (shared directory)', path: 'Practitioner/prac-1' },
+    ],
+  );
+  await section(
+    '   Carol\'s mother (guardian)',
+    'linked to her child pat-carol only.',
+    await signIn(info, 'carols-mother'),
+    info,
+    [
+      { what: 'GET Patient', path: 'Patient' },
+      { what: 'GET Condition', path: 'Condition' },
+      { what: 'GET Patient/pat-alice', path: 'Patient/pat-alice' },
+    ],
+  );
+  await section(
+    '   Dr. Demo (practitioner, panel: pat-alice)',
+    'user/ scopes confined to the panel.',
+    await signIn(info, 'dr-demo'),
+    info,
+    [
+      { what: 'GET Patient', path: 'Patient' },
+      { what: 'GET Encounter', path: 'Encounter' },
+      { what: 'GET Patient/pat-bob', path: 'Patient/pat-bob' },
+    ],
+  );
+  process.stdout.write('\nEvery line above went through the gateway emulation, the authorizer and the PEP — the same code the Lambdas run.\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

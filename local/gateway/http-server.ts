@@ -1,0 +1,103 @@
+/**
+ * The API Gateway emulation over HTTP on loopback: node:http in front of GatewayEmulator, with
+ * API Gateway's payload limit (10 MB → 413). Node's own header limit (16 KiB) answers 431.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { outcome } from '../../functions/core/operation-outcome';
+import type { GatewayEmulator, GatewayResponse } from './gateway';
+
+/** API Gateway REST payload limit. */
+export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+/** Extra routes served next to `/fhir/*` (the token service under `/auth/*` joins here). */
+export type RouteHandler = (req: { method: string; path: string; headers: Record<string, string>; body: string }) => Promise<GatewayResponse>;
+
+export interface HttpGateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** What to serve, built once the listening address is known (the emulator needs its host name). */
+export type GatewayFactory = (origin: { host: string; url: string }) => { gateway: GatewayEmulator; routes?: Record<string, RouteHandler> };
+
+/** Serve the emulator on 127.0.0.1:port (0 = a free port). */
+export async function startHttpGateway(port: number, build: GatewayFactory): Promise<HttpGateway> {
+  let gateway: GatewayEmulator | undefined;
+  let routes: Record<string, RouteHandler> = {};
+  const server: Server = createServer((req, res) => {
+    handle(gateway!, routes, req, res).catch((err: unknown) => {
+      send(res, { status: 500, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome('ERR_DEPENDENCY_FAILED', 'gateway error')) });
+      process.stderr.write(`gateway: ${err instanceof Error ? err.stack : String(err)}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const built = build({ host: `127.0.0.1:${actual}`, url: `http://127.0.0.1:${actual}` });
+  gateway = built.gateway;
+  routes = built.routes ?? {};
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    port: actual,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(gateway: GatewayEmulator, routes: Record<string, RouteHandler>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const body = await readBody(req);
+  if (body === undefined) {
+    send(res, { status: 413, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome('ERR_PAYLOAD_TOO_LARGE', 'request body exceeds 10 MB')) });
+    return;
+  }
+  const route = Object.keys(routes).find((prefix) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
+  if (route) {
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    send(res, await routes[route]!({ method: req.method ?? 'GET', path: url.pathname, headers, body }));
+    return;
+  }
+  const headers: Record<string, string[]> = {};
+  for (let i = 0; i < req.rawHeaders.length; i += 2) (headers[req.rawHeaders[i]!.toLowerCase()] ??= []).push(req.rawHeaders[i + 1]!);
+  let path: string;
+  try {
+    // API Gateway decodes the path before matching `{proxy+}`; so do we.
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    send(res, { status: 400, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome('ERR_BAD_REQUEST', 'malformed percent-encoding in the path')) });
+    return;
+  }
+  const response = await gateway.handle({
+    method: req.method ?? 'GET',
+    path,
+    query: [...url.searchParams],
+    headers,
+    body: body.length > 0 ? body : undefined,
+  });
+  send(res, response);
+}
+
+/** The request body as text, or undefined when it exceeds the payload limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Past the limit the rest is read and dropped, so the 413 can still be sent on this socket.
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
+  }
+  return size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, response: GatewayResponse): void {
+  if (res.headersSent) return;
+  res.writeHead(response.status, response.headers);
+  res.end(response.body);
+}

@@ -1,0 +1,24 @@
+/**
+ * `.local/stack.json`: what a running local stack offers, for tools, tests and people.
+ * Keys may be added, never renamed (README "Local stack").
+ */
+export interface StackInfo {
+  readonly fhirBaseUrl: string;
+  readonly backendFhirBaseUrl: string;
+  readonly tokenExchangeUrl?: string;
+  readonly cognito: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly userPoolId: string;
+    readonly issuer: string;
+    readonly jwksUri: string;
+    readonly tokenUrl: string;
+    readonly webClientId: string;
+  };
+  readonly dynamodb: { readonly endpoint: string; readonly linksTable: string };
+  readonly machineClients: readonly { name: string; clientId: string; clientSecret: string; scopes: readonly string[] }[];
+  readonly users: readonly { username: string; password: string; role: string; fhirUser: string; patients: readonly string[]; sub: string }[];
+  readonly patients: readonly { id: string; name: string }[];
+  /** Processes of the stack's tree (the stack itself and its emulator children). */
+  readonly processes: readonly { name: string; pid: number }[];
+}

@@ -1,0 +1,183 @@
+/**
+ * The whole fhirgate stack on one machine (DESIGN.md "Local stack"): Cognito (cognito-local plus a
+ * Cognito-shaped client_credentials endpoint), DynamoDB (dynalite) with the links table, the
+ * HealthLake-shaped FHIR store, and the API Gateway emulation running the same authorizer and
+ * proxy handler code as the Lambdas. Everything binds to 127.0.0.1.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createAuthorizerHandler } from '../../functions/authorizer/handler';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
+import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { AuthzSettings, DEFAULT_SETTINGS } from '../../functions/core/settings';
+import { createHttpBackend } from '../../functions/fhir-proxy/backend';
+import { createProxyHandler } from '../../functions/fhir-proxy/handler';
+import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import { jsonLogger, Logger } from '../../functions/shared/log';
+import { startLocalCognito } from '../cognito';
+import { createFhirStoreServer, demoResources } from '../fhir-store';
+import { GatewayEmulator } from '../gateway/gateway';
+import { startHttpGateway } from '../gateway/http-server';
+import { DEMO_MACHINE_CLIENTS, DEMO_USERS } from './demo-world';
+import { StackInfo } from './stack-info';
+
+// dynalite ships no types; its factory returns a node http.Server.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite: (options: { createTableMs?: number }) => Server = require('dynalite');
+
+/** Documented default ports; each is overridable, and 0 picks a free port (tests). */
+export const DEFAULT_PORTS = { gateway: 3000, cognito: 9229, token: 9230, dynamo: 8000, fhir: 8090 } as const;
+
+export interface StackOptions {
+  /** Directory for emulator state and stack.json. */
+  readonly dir: string;
+  readonly ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
+  readonly settings?: AuthzSettings;
+  /** Seconds API Gateway caches an authorizer result per token. @default 300 */
+  readonly authorizerCacheTtlSeconds?: number;
+  /** Seconds the authorizer caches a link record. @default 60 */
+  readonly linkCacheTtlSeconds?: number;
+  readonly log?: Logger;
+}
+
+export interface RunningStack {
+  readonly info: StackInfo;
+  close(): Promise<void>;
+}
+
+export const LINKS_TABLE = 'fhirgate-links';
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Start every component, seed the demo world, and return the stack description. */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const settings = options.settings ?? DEFAULT_SETTINGS;
+  const log = options.log ?? jsonLogger;
+  await mkdir(options.dir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    // Cognito and the FHIR store start in parallel: cognito-local is the slow one.
+    const [cognito, store, dynamo] = await Promise.all([
+      startLocalCognito({
+        dir: join(options.dir, 'cognito'),
+        port: ports.cognito,
+        tokenPort: ports.token,
+        users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, group: u.role })),
+        machineClients: DEMO_MACHINE_CLIENTS.map((c) => ({ name: c.name, scopes: [...c.scopes] })),
+      }),
+      createFhirStoreServer({ port: ports.fhir, seed: demoResources() }),
+      startDynalite(ports.dynamo),
+    ]);
+    closers.push(() => cognito.close(), () => store.close(), () => dynamo.close());
+
+    const subs = new Map(cognito.users.map((u) => [u.username, u.sub]));
+    await seedLinks(dynamo.client, DEMO_USERS.map((u) => ({ ...u, sub: subs.get(u.username)! })));
+
+    const machineIds = cognito.machineClients.map((c) => c.clientId);
+    const authorizer = createAuthorizerHandler({
+      verifier: createTokenVerifier({
+        issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }],
+        clientIds: [cognito.webClientId, ...machineIds],
+      }),
+      links: new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000),
+      clients: { userClientIds: [cognito.webClientId], machineClientIds: machineIds },
+      settings,
+      log,
+    });
+    const proxy = (publicBaseUrl: string) => createProxyHandler({
+      publicBaseUrl,
+      backend: createHttpBackend({ baseUrl: store.baseUrl }),
+      settings,
+      signer: createHmacPageSigner(randomBytes(32)),
+      discovery: {
+        issuer: cognito.issuer,
+        tokenEndpoint: cognito.tokenUrl,
+        jwksUri: cognito.jwksUri,
+        scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+      },
+      log,
+    });
+    const gateway = await startHttpGateway(ports.gateway, ({ host, url }) => ({
+      gateway: new GatewayEmulator({ authorizer, proxy: proxy(`${url}/fhir`), authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300, domainName: host, stage: 'local' }),
+    }));
+    closers.push(() => gateway.close());
+
+    const info: StackInfo = {
+      fhirBaseUrl: `${gateway.url}/fhir`,
+      backendFhirBaseUrl: store.baseUrl,
+      cognito: {
+        endpoint: cognito.endpoint,
+        region: cognito.region,
+        userPoolId: cognito.userPoolId,
+        issuer: cognito.issuer,
+        jwksUri: cognito.jwksUri,
+        tokenUrl: cognito.tokenUrl,
+        webClientId: cognito.webClientId,
+      },
+      dynamodb: { endpoint: dynamo.endpoint, linksTable: LINKS_TABLE },
+      machineClients: cognito.machineClients.map((c) => ({ name: c.name, clientId: c.clientId, clientSecret: c.clientSecret, scopes: c.scopes })),
+      users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, role: u.role, fhirUser: u.fhirUser, patients: [...u.patients], sub: subs.get(u.username)! })),
+      patients: demoPatients(),
+      processes: [{ name: 'fhirgate', pid: process.pid }, { name: 'cognito-local', pid: cognito.pid }],
+    };
+    return { info, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function startDynalite(port: number): Promise<{ endpoint: string; client: DynamoDBClient; close(): Promise<void> }> {
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
+  await client.send(
+    new CreateTableCommand({
+      TableName: LINKS_TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'sub', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'sub', KeyType: 'HASH' }],
+    }),
+  );
+  return {
+    endpoint,
+    client,
+    close: () =>
+      new Promise<void>((resolve) => {
+        client.destroy();
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+async function seedLinks(client: DynamoDBClient, users: { sub: string; role: string; fhirUser: string; patients: readonly string[] }[]): Promise<void> {
+  for (const u of users) {
+    await client.send(
+      new PutItemCommand({
+        TableName: LINKS_TABLE,
+        Item: { sub: { S: u.sub }, role: { S: u.role }, fhirUser: { S: u.fhirUser }, patients: { L: u.patients.map((p) => ({ S: p })) } },
+      }),
+    );
+  }
+}
+
+function demoPatients(): StackInfo['patients'] {
+  return demoResources()
+    .filter((r) => r.resourceType === 'Patient')
+    .map((p) => {
+      const name = (p as { name?: { given?: string[]; family?: string }[] }).name?.[0];
+      return { id: p.id!, name: [...(name?.given ?? []), name?.family ?? ''].join(' ').trim() };
+    });
+}

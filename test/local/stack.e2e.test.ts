@@ -1,0 +1,137 @@
+/**
+ * `npm start` end to end: the real entry point in a child process on free ports, then over HTTP
+ * as a user would — users sign in with the AWS SDK's InitiateAuth against the local Cognito,
+ * machines get tokens from the client_credentials endpoint, and every call goes through the
+ * gateway emulation to the local FHIR store.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { cognitoLocalSigner } from '../../local/cognito/signing-key';
+import type { StackInfo } from '../../local/stack/stack-info';
+
+jest.setTimeout(90_000);
+
+let child: ChildProcess;
+let dir: string;
+let info: StackInfo;
+let output = '';
+
+async function waitForStackFile(file: string, deadlineMs: number): Promise<StackInfo> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`stack exited early (${child.exitCode}):\n${output}`);
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as StackInfo;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`stack not ready in ${deadlineMs} ms:\n${output}`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fhirgate-stack-'));
+  child = spawn(join(__dirname, '../../node_modules/.bin/tsx'), ['local/stack/main.ts'], {
+    cwd: join(__dirname, '../..'),
+    env: { ...process.env, FHIRGATE_DIR: dir, FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', () => undefined); // request logs
+  info = await waitForStackFile(join(dir, 'stack.json'), 60_000);
+});
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function signIn(username: string): Promise<string> {
+  const user = info.users.find((u) => u.username === username)!;
+  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const out = await cognito.send(
+    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }),
+  );
+  return out.AuthenticationResult!.AccessToken!;
+}
+
+async function machineToken(name: string): Promise<string> {
+  const client = info.machineClients.find((c) => c.name === name)!;
+  const res = await fetch(info.cognito.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function fhir(token: string | undefined, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${info.fhirBaseUrl}/${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: await res.json() };
+}
+
+const ids = (bundle: any) => (bundle.entry ?? []).map((e: any) => e.resource.id).sort();
+
+test('stack.json describes the running stack and the start output lists the demo users', () => {
+  expect(info.fhirBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fhir$/);
+  expect(info.backendFhirBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/datastore\/[0-9a-f]{32}\/r4$/);
+  expect(info.users.map((u) => u.role).sort()).toEqual(['guardian', 'patient', 'patient', 'practitioner']);
+  expect(info.machineClients.map((c) => c.name).sort()).toEqual(['analytics', 'api-server']);
+  expect(output).toMatch(/ready in/);
+  for (const u of info.users) expect(output).toContain(u.username);
+});
+
+test('each role sees exactly its patients (GET Patient)', async () => {
+  for (const user of info.users) {
+    const r = await fhir(await signIn(user.username), 'Patient');
+    expect({ user: user.username, status: r.status, ids: ids(r.body) }).toEqual({ user: user.username, status: 200, ids: [...user.patients].sort() });
+  }
+  const api = await fhir(await machineToken('api-server'), 'Patient');
+  expect(ids(api.body)).toEqual(info.patients.map((p) => p.id).sort());
+});
+
+test('no token → 401; garbage token → 401; expired token (validly signed) → 401; tampered token → 401', async () => {
+  expect((await fhir(undefined, 'Patient')).status).toBe(401);
+  expect((await fhir('garbage', 'Patient')).status).toBe(401);
+  const token = await signIn('alice');
+  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+  const now = Math.floor(Date.now() / 1000);
+  // Re-signed with the emulator's own key, so only the expiry is wrong.
+  const expired = cognitoLocalSigner().sign({ ...claims, iat: now - 7200, exp: now - 3600 });
+  expect((await fhir(expired, 'Patient')).status).toBe(401);
+  const fresh = cognitoLocalSigner().sign({ ...claims, iat: now, exp: now + 600 });
+  expect((await fhir(fresh, 'Patient')).status).toBe(200);
+  const [h, , s] = token.split('.');
+  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${s}`;
+  expect((await fhir(tampered, 'Patient')).status).toBe(401);
+});
+
+test('analytics (system/Observation.rs) cannot read Patient but reads Observations', async () => {
+  const token = await machineToken('analytics');
+  expect((await fhir(token, 'Patient/pat-alice')).status).toBe(403);
+  expect((await fhir(token, 'Observation/obs-bob-glucose')).status).toBe(200);
+});
+
+test('the authorizer cache never leaks a decision between tokens', async () => {
+  const alice = await signIn('alice');
+  const bob = await signIn('bob');
+  for (let i = 0; i < 3; i++) {
+    expect(ids((await fhir(alice, 'Patient')).body)).toEqual(['pat-alice']);
+    expect(ids((await fhir(bob, 'Patient')).body)).toEqual(['pat-bob']);
+    expect((await fhir(bob, 'Patient/pat-alice')).status).toBe(404);
+  }
+});
+
+test('SIGTERM stops the stack: every process of its tree is gone and stack.json is removed', async () => {
+  const pids = info.processes.map((p) => p.pid);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  await new Promise((r) => setTimeout(r, 200));
+  for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+  await expect(readFile(join(dir, 'stack.json'))).rejects.toThrow();
+});

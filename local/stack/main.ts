@@ -2,7 +2,8 @@
  * `npm start`: run the local stack until Ctrl-C/SIGTERM, write `.local/stack.json` when ready,
  * and print how to use it. Ports: FHIRGATE_PORT (gateway), FHIRGATE_COGNITO_PORT,
  * FHIRGATE_TOKEN_PORT, FHIRGATE_DYNAMODB_PORT, FHIRGATE_FHIR_PORT; 0 picks a free port.
- * FHIRGATE_DIR moves the state directory (default `.local`).
+ * FHIRGATE_DIR moves the state directory (default `.local`). FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS
+ * (default 300, like API Gateway) and FHIRGATE_LINK_CACHE_TTL_SECONDS (default 60) set the caches.
  */
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -33,6 +34,17 @@ function portsFromEnv(): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
   return ports;
 }
 
+function secondsFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) {
+    process.stderr.write(`fhirgate: ${name} must be whole seconds from 0 to 3600, got "${value}"\n`);
+    process.exit(2);
+  }
+  return seconds;
+}
+
 function summary(info: StackInfo, startedMs: number): string {
   const lines = [
     '',
@@ -61,7 +73,13 @@ async function main(): Promise<void> {
   const stackFile = join(dir, 'stack.json');
   await rm(stackFile, { force: true });
   // Request logs go to stderr so stdout stays the readable summary.
-  const stack = await startStack({ dir, ports: portsFromEnv(), log: (r) => process.stderr.write(`${JSON.stringify(r)}\n`) });
+  const stack = await startStack({
+    dir,
+    ports: portsFromEnv(),
+    authorizerCacheTtlSeconds: secondsFromEnv('FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS'),
+    linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
+    log: (r) => process.stderr.write(`${JSON.stringify(r)}\n`),
+  });
   await writeFile(stackFile, `${JSON.stringify(stack.info, null, 2)}\n`);
   process.stdout.write(summary(stack.info, Date.now() - started));
 

@@ -19,6 +19,12 @@ export interface StackInfo {
   readonly machineClients: readonly { name: string; clientId: string; clientSecret: string; scopes: readonly string[] }[];
   readonly users: readonly { username: string; password: string; role: string; fhirUser: string; patients: readonly string[]; sub: string }[];
   readonly patients: readonly { id: string; name: string }[];
+  /**
+   * A link change reaches a caller within authorizerCacheTtlSeconds + linkCacheTtlSeconds: API
+   * Gateway keeps the authorizer's answer per token, and the authorizer keeps link records.
+   */
+  readonly authorizerCacheTtlSeconds: number;
+  readonly linkCacheTtlSeconds: number;
   /** Processes of the stack's tree (the stack itself and its emulator children). */
   readonly processes: readonly { name: string; pid: number }[];
 }

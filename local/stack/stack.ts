@@ -125,6 +125,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       machineClients: cognito.machineClients.map((c) => ({ name: c.name, clientId: c.clientId, clientSecret: c.clientSecret, scopes: c.scopes })),
       users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, role: u.role, fhirUser: u.fhirUser, patients: [...u.patients], sub: subs.get(u.username)! })),
       patients: demoPatients(),
+      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
+      linkCacheTtlSeconds: options.linkCacheTtlSeconds ?? 60,
       processes: [{ name: 'fhirgate', pid: process.pid }, { name: 'cognito-local', pid: cognito.pid }],
     };
     return { info, close };

@@ -2,9 +2,9 @@
  * Lambda entry for the TOKEN authorizer. Dependencies are built once per container (module
  * scope) and the JWKS are fetched before the first request, as aws-jwt-verify recommends.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { jsonLogger } from '../shared/log';
 import { configFromEnv } from './config';
+import { createDynamoClient } from './dynamo-client';
 import { createAuthorizerHandler } from './handler';
 import { CachedLinkStore, DynamoLinkStore } from './link-store';
 import { createTokenVerifier } from './verifier';
@@ -17,11 +17,7 @@ const verifier = createTokenVerifier({
 });
 
 // Every outbound call has a deadline: a slow DynamoDB must fail the request, not hang it.
-const dynamo = new DynamoDBClient({
-  endpoint: config.dynamoEndpoint,
-  maxAttempts: 2,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
-});
+const dynamo = createDynamoClient({ endpoint: config.dynamoEndpoint });
 
 const links = new CachedLinkStore(new DynamoLinkStore(dynamo, config.linksTable), config.linkCacheTtlSeconds * 1000);
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createDynamoClient } from '../../functions/authorizer/dynamo-client';
 import { createAuthorizerHandler } from '../../functions/authorizer/handler';
 import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
 import { createTokenVerifier } from '../../functions/authorizer/verifier';
@@ -143,7 +144,7 @@ async function startDynalite(port: number): Promise<{ endpoint: string; client: 
     server.listen(port, '127.0.0.1', resolve);
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
+  const client = createDynamoClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   await client.send(
     new CreateTableCommand({
       TableName: LINKS_TABLE,

@@ -17,7 +17,10 @@ import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import type { LogRecord } from '../../functions/shared/log';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 import { createFhirStoreServer, demoResources, FhirStoreServer } from '../../local/fhir-store';
-import { startDynalite, TestDynamo } from './dynalite';
+import { createDynamoClient } from '../../functions/authorizer/dynamo-client';
+import { startHttpGateway } from '../../local/gateway/http-server';
+import { LOCAL_CREDENTIALS, startDynalite, TestDynamo } from './dynalite';
+import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { startTestIssuer, TestIssuer } from './jwt-issuer';
 
 export const WEB_CLIENT = 'web';
@@ -34,8 +37,28 @@ export const USERS = {
 
 export type Tamper = (req: BackendRequest, res: BackendResponse) => BackendResponse;
 
+export interface InProcessStackOptions {
+  /** Put each dependency (JWKS, DynamoDB, FHIR store) behind a fault proxy, and serve over HTTP. */
+  readonly faults?: boolean;
+  /** Backend deadline for the proxy. @default 5000 */
+  readonly backendTimeoutMs?: number;
+  /** aws-jwt-verify's wait after a failed or unknown-kid JWKS fetch. @default 10 */
+  readonly unknownKidWaitSeconds?: number;
+}
+
+/** The fault proxies in front of each dependency (only with `faults: true`). */
+export interface StackFaults {
+  readonly jwks: FaultProxy;
+  readonly dynamo: FaultProxy;
+  readonly fhir: FaultProxy;
+  /** The gateway over HTTP, e.g. http://127.0.0.1:1234 (requests go through `call` either way). */
+  readonly gatewayUrl: string;
+}
+
 export interface InProcessStack {
   readonly store: FhirStoreServer;
+  readonly issuer: TestIssuer;
+  readonly faults?: StackFaults;
   readonly gateway: GatewayEmulator;
   readonly logs: LogRecord[];
   tamper: Tamper | undefined;
@@ -48,25 +71,40 @@ export interface InProcessStack {
   close(): Promise<void>;
 }
 
-export async function startInProcessStack(): Promise<InProcessStack> {
+export async function startInProcessStack(options: InProcessStackOptions = {}): Promise<InProcessStack> {
   const issuer: TestIssuer = await startTestIssuer();
   const dynamo: TestDynamo = await startDynalite();
   for (const link of Object.values(USERS)) await dynamo.putLink({ ...link, patients: [...link.patients] });
   const store = await createFhirStoreServer({ port: 0, seed: demoResources() });
   const logs: LogRecord[] = [];
   const log = (r: LogRecord) => logs.push(r);
+  const proxies = options.faults
+    ? {
+        jwks: await startFaultProxy(Number(new URL(issuer.jwksUri).port)),
+        dynamo: await startFaultProxy(Number(new URL(dynamo.endpoint).port)),
+        fhir: await startFaultProxy(store.port),
+      }
+    : undefined;
+  const via = (url: string, proxy: FaultProxy | undefined) => (proxy ? url.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${proxy.port}`) : url);
 
   const authorizer = createAuthorizerHandler({
     verifier: createTokenVerifier({
-      issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
+      issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: via(issuer.jwksUri, proxies?.jwks) }],
       clientIds: [WEB_CLIENT, API_SERVER, ANALYTICS],
+      unknownKidWaitSeconds: options.unknownKidWaitSeconds,
     }),
-    links: new CachedLinkStore(new DynamoLinkStore(dynamo.client, dynamo.tableName), 0),
+    links: new CachedLinkStore(
+      new DynamoLinkStore(
+        proxies ? createDynamoClient({ endpoint: via(dynamo.endpoint, proxies.dynamo), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }) : dynamo.client,
+        dynamo.tableName,
+      ),
+      0,
+    ),
     clients: { userClientIds: [WEB_CLIENT], machineClientIds: [API_SERVER, ANALYTICS] },
     settings: DEFAULT_SETTINGS,
     log,
   });
-  const http = createHttpBackend({ baseUrl: store.baseUrl, timeoutMs: 5000 });
+  const http = createHttpBackend({ baseUrl: via(store.baseUrl, proxies?.fhir), timeoutMs: options.backendTimeoutMs ?? 5000 });
   const state = { tamper: undefined as Tamper | undefined };
   const backend: FhirBackend = {
     baseUrl: http.baseUrl,
@@ -83,9 +121,12 @@ export async function startInProcessStack(): Promise<InProcessStack> {
     log,
   });
   const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0 });
+  const httpGateway = proxies ? await startHttpGateway(0, () => ({ gateway })) : undefined;
 
   const stack: InProcessStack = {
     store,
+    issuer,
+    faults: proxies && httpGateway ? { ...proxies, gatewayUrl: httpGateway.url } : undefined,
     gateway,
     logs,
     get tamper() {
@@ -101,19 +142,26 @@ export async function startInProcessStack(): Promise<InProcessStack> {
     machineToken(scope, clientId = API_SERVER) {
       return issuer.token({ sub: clientId, client_id: clientId, scope });
     },
-    async call(token, method, path, options = {}) {
-      const url = new URL(`http://x/fhir/${path}`);
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    async call(token, method, path, callOptions = {}) {
+      const headers: Record<string, string> = { ...(callOptions.headers ?? {}) };
       if (token) headers.authorization = `Bearer ${token}`;
       let body: string | undefined;
-      if (options.body !== undefined) {
-        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      if (callOptions.body !== undefined) {
+        body = typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body);
         headers['content-type'] ??= 'application/fhir+json';
       }
+      if (httpGateway) {
+        const res = await fetch(`${httpGateway.url}/fhir/${path}`, { method, headers, body });
+        const text = await res.text();
+        return { status: res.status, headers: Object.fromEntries(res.headers), body: text ? JSON.parse(text) : undefined };
+      }
+      const url = new URL(`http://x/fhir/${path}`);
       const res = await gateway.handle({ method, path: decodeURIComponent(url.pathname), query: [...url.searchParams], headers, body });
       return { status: res.status, headers: res.headers, body: res.body ? JSON.parse(res.body) : undefined };
     },
     async close() {
+      await httpGateway?.close();
+      for (const p of Object.values(proxies ?? {})) await p.close();
       await store.close();
       await dynamo.close();
       await issuer.close();

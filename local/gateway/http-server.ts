@@ -32,6 +32,15 @@ export async function startHttpGateway(port: number, build: GatewayFactory): Pro
       process.stderr.write(`gateway: ${err instanceof Error ? err.stack : String(err)}\n`);
     });
   });
+  // Malformed requests and headers beyond Node's limit never reach a handler; answer them with
+  // an OperationOutcome too instead of Node's empty default.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(outcome('ERR_BAD_REQUEST', tooLarge ? 'request headers too large' : 'malformed HTTP request'));
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/fhir+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);

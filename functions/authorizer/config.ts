@@ -58,6 +58,9 @@ function parseIssuers(json: string): TrustedIssuer[] {
     if (v.kind === 'cognito-compatible' && typeof v.issuer === 'string' && typeof v.jwksUri === 'string') {
       return { kind: 'cognito-compatible', issuer: v.issuer, jwksUri: v.jwksUri };
     }
+    if (v.kind === 'fhirgate-exchange' && typeof v.issuer === 'string' && typeof v.jwksUri === 'string' && typeof v.audience === 'string' && v.audience !== '') {
+      return { kind: 'fhirgate-exchange', issuer: v.issuer, jwksUri: v.jwksUri, audience: v.audience };
+    }
     throw new TypeError(`${ENV.issuers}[${i}] is not a trusted issuer`);
   });
 }

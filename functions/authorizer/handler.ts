@@ -1,7 +1,9 @@
 /**
  * The TOKEN authorizer, as a function of its dependencies: event → verify → classify → link →
- * principal → policy. Tests and the local stack build it with real dependencies pointed at
- * local servers; `index.ts` builds it from the Lambda environment.
+ * principal → policy. The issuer that verified the token picks the rules: Cognito tokens are user
+ * or machine tokens, tokens from fhirgate's exchange issuer are delegated ones. Tests and the
+ * local stack build it with real dependencies pointed at local servers; `index.ts` builds it from
+ * the Lambda environment.
  *
  * Outcomes (what API Gateway does with them):
  * - `throw new Error('Unauthorized')` → 401: no token, or a token we cannot trust;
@@ -10,13 +12,13 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { AccessDeniedError, DependencyError, FhirgateError, TokenError } from '../core/errors';
-import { ClientAllowList, classifyClaims, machinePrincipal, userPrincipal } from '../core/principal';
+import { ClientAllowList, classifyClaims, classifyDelegatedClaims, delegatedPrincipal, machinePrincipal, Principal, userPrincipal } from '../core/principal';
 import { principalToContext } from '../core/principal-context';
 import { AuthzSettings } from '../core/settings';
 import type { Logger } from '../shared/log';
 import type { LinkStore } from './link-store';
 import { fhirPolicy } from './policy';
-import type { TokenVerifier } from './verifier';
+import type { TokenVerifier, VerifiedToken } from './verifier';
 
 export interface AuthorizerDeps {
   readonly verifier: TokenVerifier;
@@ -36,17 +38,24 @@ export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler
   return async (event) => {
     try {
       const token = bearerToken(event.authorizationToken);
-      const claims = await deps.verifier.verify(token);
-      const classified = classifyClaims(claims, deps.clients);
-      const principal =
-        classified.shape === 'machine'
-          ? machinePrincipal(classified, deps.settings)
-          : userPrincipal(classified, await deps.links.get(classified.sub), deps.settings);
+      const principal = await principalOf(await deps.verifier.verifyToken(token), deps);
       return fhirPolicy('Allow', principal.sub, event.methodArn, principalToContext(principal));
     } catch (err) {
       return refuse(err, event, deps.log);
     }
   };
+}
+
+/** Whose rules apply depends on who issued the token: Cognito (user or machine) or fhirgate's exchange (delegated). */
+async function principalOf({ claims, issuer }: VerifiedToken, deps: AuthorizerDeps): Promise<Principal> {
+  if (issuer.kind === 'fhirgate-exchange') {
+    const delegated = classifyDelegatedClaims(claims, deps.clients);
+    return delegatedPrincipal(delegated, await deps.links.get(delegated.sub), deps.settings);
+  }
+  const classified = classifyClaims(claims, deps.clients);
+  return classified.shape === 'machine'
+    ? machinePrincipal(classified, deps.settings)
+    : userPrincipal(classified, await deps.links.get(classified.sub), deps.settings);
 }
 
 function bearerToken(header: string | undefined): string {

@@ -6,7 +6,7 @@
  */
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
 import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
-import { JwtExpiredError, JwtNotBeforeError, JwtBaseError, JwtInvalidIssuerError, FetchError, KidNotFoundInJwksError, WaitPeriodNotYetEndedJwkError } from 'aws-jwt-verify/error';
+import { JwtExpiredError, JwtNotBeforeError, JwtBaseError, JwtInvalidClaimError, JwtInvalidIssuerError, FetchError, KidNotFoundInJwksError, WaitPeriodNotYetEndedJwkError } from 'aws-jwt-verify/error';
 import { JwksCache, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
 import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
 import { TokenError } from '../core/errors';
@@ -20,7 +20,18 @@ export type TrustedIssuer =
    * An issuer that mints Cognito-shaped tokens at a non-Cognito URL (cognito-local, the local
    * stack's client_credentials endpoint): the same Cognito claim checks, generic verifier.
    */
-  | { readonly kind: 'cognito-compatible'; readonly issuer: string; readonly jwksUri: string };
+  | { readonly kind: 'cognito-compatible'; readonly issuer: string; readonly jwksUri: string }
+  /**
+   * fhirgate's own token exchange (RFC 8693): ES256 JWT access tokens (RFC 9068, `typ: at+jwt`)
+   * whose `aud` is the FHIR base URL. Only the authorizer trusts it; the exchange never does.
+   */
+  | { readonly kind: 'fhirgate-exchange'; readonly issuer: string; readonly jwksUri: string; readonly audience: string };
+
+/** A verified token and the trusted issuer that vouched for it. */
+export interface VerifiedToken {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly issuer: TrustedIssuer;
+}
 
 export interface VerifierOptions {
   readonly issuers: readonly TrustedIssuer[];
@@ -36,6 +47,8 @@ export interface VerifierOptions {
 /** Verifies a raw JWT and returns its payload; throws TokenError on any failure. */
 export interface TokenVerifier {
   verify(token: string): Promise<Readonly<Record<string, unknown>>>;
+  /** Like `verify`, and also says which trusted issuer it was (claims alone cannot say whose rules apply). */
+  verifyToken(token: string): Promise<VerifiedToken>;
   /** Fetch every JWKS now (Lambda cold start), so the first request does not pay for it. */
   hydrate(): Promise<void>;
 }
@@ -52,13 +65,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
   const clientId = [...options.clientIds];
-  const byIssuer = new Map<string, { verify: Verify; hydrate: () => Promise<void> }>();
+  const byIssuer = new Map<string, { trusted: TrustedIssuer; verify: Verify; hydrate: () => Promise<void> }>();
   for (const trusted of options.issuers) {
     if (trusted.kind === 'cognito') {
       const v = CognitoJwtVerifier.create({ userPoolId: trusted.userPoolId, tokenUse: 'access', clientId }, { jwksCache });
       const { issuer } = CognitoJwtVerifier.parseUserPoolId(trusted.userPoolId);
-      byIssuer.set(issuer, { verify: (t) => v.verify(t), hydrate: () => v.hydrate() });
-    } else {
+      byIssuer.set(issuer, { trusted, verify: (t) => v.verify(t), hydrate: () => v.hydrate() });
+    } else if (trusted.kind === 'cognito-compatible') {
       const v = JwtVerifier.create(
         {
           issuer: trusted.issuer,
@@ -68,31 +81,58 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         },
         { jwksCache },
       );
-      byIssuer.set(trusted.issuer, { verify: (t) => v.verify(t), hydrate: () => v.hydrate() });
+      byIssuer.set(trusted.issuer, { trusted, verify: (t) => v.verify(t), hydrate: () => v.hydrate() });
+    } else {
+      const v = JwtVerifier.create(
+        { issuer: trusted.issuer, jwksUri: trusted.jwksUri, audience: trusted.audience, customJwtCheck: checkExchangedJwt },
+        { jwksCache },
+      );
+      byIssuer.set(trusted.issuer, { trusted, verify: (t) => v.verify(t), hydrate: () => v.hydrate() });
     }
   }
+  // Two entries for one `iss` would leave one silently unused (and its rules unapplied).
+  if (byIssuer.size !== options.issuers.length) throw new TypeError('trusted issuers must have distinct issuer URLs');
+
+  const verifyToken = async (token: string): Promise<VerifiedToken> => {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_MALFORMED', `token longer than ${MAX_TOKEN_LENGTH} characters`);
+    let iss: unknown;
+    try {
+      iss = decomposeUnverifiedJwt(token).payload.iss;
+    } catch {
+      throw new TokenError('ERR_TOKEN_MALFORMED', 'token is not a well-formed JWT');
+    }
+    const entry = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
+    if (!entry) throw new TokenError('ERR_TOKEN_UNTRUSTED_ISSUER', 'token issuer is not trusted', { claim: 'iss' });
+    try {
+      return { claims: (await entry.verify(token)) as Record<string, unknown>, issuer: entry.trusted };
+    } catch (err) {
+      throw toTokenError(err);
+    }
+  };
 
   return {
+    verifyToken,
     async verify(token) {
-      if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_MALFORMED', `token longer than ${MAX_TOKEN_LENGTH} characters`);
-      let iss: unknown;
-      try {
-        iss = decomposeUnverifiedJwt(token).payload.iss;
-      } catch {
-        throw new TokenError('ERR_TOKEN_MALFORMED', 'token is not a well-formed JWT');
-      }
-      const entry = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
-      if (!entry) throw new TokenError('ERR_TOKEN_UNTRUSTED_ISSUER', 'token issuer is not trusted', { claim: 'iss' });
-      try {
-        return (await entry.verify(token)) as Record<string, unknown>;
-      } catch (err) {
-        throw toTokenError(err);
-      }
+      return (await verifyToken(token)).claims;
     },
     async hydrate() {
       await Promise.all([...byIssuer.values()].map((e) => e.hydrate()));
     },
   };
+}
+
+/**
+ * Exchanged tokens: ES256 only (the exchange signs with a P-256 key; the JWK's `alg` pins it too),
+ * RFC 9068 §4 `typ` of `at+jwt` (so an ID token or any other JWT from that key is never an access
+ * token), and an `exp`, which aws-jwt-verify checks only when present.
+ */
+class ExchangedJwtError extends JwtInvalidClaimError {}
+
+function checkExchangedJwt({ header, payload }: { header: { alg?: unknown; typ?: unknown }; payload: { exp?: unknown } }): void {
+  if (header.alg !== 'ES256') throw new ExchangedJwtError('exchanged token must be ES256', header.alg, 'ES256');
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
+  if (typ !== 'at+jwt' && typ !== 'application/at+jwt') throw new ExchangedJwtError('exchanged token must have typ at+jwt', header.typ, 'at+jwt');
+  if (typeof payload.exp !== 'number') throw new ExchangedJwtError('exchanged token has no exp', payload.exp, 'a number');
 }
 
 /** Map aws-jwt-verify's error tree onto fhirgate codes; the message says why, never the token. */

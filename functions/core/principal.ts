@@ -5,6 +5,8 @@
  * Token shapes follow what Amazon Cognito issues:
  * - machine (`client_credentials`): `sub` equals `client_id` and there is no `username`;
  * - user (`InitiateAuth`, SRP, hosted UI): `sub` is the user, `username` is present.
+ * Tokens from fhirgate's own exchange issuer (RFC 8693) are a third shape, `delegated`, checked
+ * by `classifyDelegatedClaims`; which rules apply is decided by the issuer, never by the claims.
  */
 import { AccessDeniedError, TokenError } from './errors';
 import { ResourceScope, ScopeSet, mixesSystemWithUserScopes, parseScopeString } from './scopes';
@@ -58,6 +60,8 @@ export type ClassifiedToken =
 export function classifyClaims(claims: Readonly<Record<string, unknown>>, clients: ClientAllowList): ClassifiedToken {
   const sub = stringClaim(claims, 'sub');
   const clientId = stringClaim(claims, 'client_id');
+  // aws-jwt-verify checks `exp` only when present; a token without one would never expire.
+  if (typeof claims.exp !== 'number') throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "exp" is missing', { claim: 'exp' });
   if ('act' in claims) {
     // Delegation (RFC 8693 `act`) is only meaningful from fhirgate's own exchange issuer.
     throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'delegation claim "act" is not accepted from this issuer', { claim: 'act' });
@@ -121,6 +125,69 @@ export function userPrincipal(
     throw new AccessDeniedError('ERR_SCOPE_INSUFFICIENT', 'no usable scope: the token scopes and the role ceiling do not overlap');
   }
   return { kind: link.role, sub: token.sub, clientId: token.clientId, fhirUser: link.fhirUser, patients, scopes };
+}
+
+/** A verified token from fhirgate's own exchange issuer (RFC 8693 delegation), shape-checked. */
+export interface DelegatedToken {
+  readonly sub: string;
+  /** RFC 8693 §4.1 `act.sub`: the machine client acting for `sub`; equals `client_id`. */
+  readonly actor: string;
+  readonly patient: string;
+  readonly fhirUser?: string;
+  readonly scopes: readonly ResourceScope[];
+}
+
+/**
+ * Check the shape of an exchanged token's claims: `act.sub` naming an allowed machine client and
+ * equal to `client_id`, one `patient`, and only `patient/` scopes. Anything else is not a token
+ * fhirgate issued and is refused as untrustworthy (401).
+ */
+export function classifyDelegatedClaims(claims: Readonly<Record<string, unknown>>, clients: ClientAllowList): DelegatedToken {
+  const sub = stringClaim(claims, 'sub');
+  const clientId = stringClaim(claims, 'client_id');
+  const act = claims.act;
+  if (typeof act !== 'object' || act === null || Array.isArray(act)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'delegated token has no "act" claim', { claim: 'act' });
+  }
+  const actor = (act as Record<string, unknown>).sub;
+  // fhirgate issues one level of delegation; a nested `act` (a chain) is never ours.
+  if (typeof actor !== 'string' || actor === '' || 'act' in act) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "act" must be {sub} naming one client', { claim: 'act' });
+  }
+  if (actor !== clientId) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "client_id" must equal "act.sub"', { claim: 'client_id' });
+  if (!clients.machineClientIds.includes(actor)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'acting client is not an allowed machine client', { claim: 'act', expected: clients.machineClientIds });
+  }
+  const patient = stringClaim(claims, 'patient');
+  if (!FHIR_ID.test(patient)) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "patient" is not a FHIR id', { claim: 'patient' });
+  const fhirUser = optionalStringClaim(claims, 'fhirUser');
+  if (fhirUser !== undefined && !parseFhirUser(fhirUser)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "fhirUser" is not Type/id', { claim: 'fhirUser' });
+  }
+  const set = parseScopeString(optionalStringClaim(claims, 'scope'));
+  const onlyPatientScopes =
+    set.errors.length === 0 && set.smart.length === 0 && set.foreign.length === 0 && set.resource.length > 0 && set.resource.every((s) => s.context === 'patient');
+  if (!onlyPatientScopes) {
+    throw new TokenError('ERR_SCOPE_INVALID', 'a delegated token must carry patient/ scopes and nothing else', { claim: 'scope' });
+  }
+  return { sub, actor, patient, fhirUser, scopes: set.resource };
+}
+
+/**
+ * Principal for a delegated token. The user's link is read again on every (uncached) request: a
+ * user unlinked, re-linked elsewhere or moved to another role after the exchange loses the
+ * delegated access too (403), within the link cache TTL.
+ */
+export function delegatedPrincipal(token: DelegatedToken, link: LinkRecord | undefined, settings: AuthzSettings): Principal {
+  if (!link) throw new AccessDeniedError('ERR_NO_LINK', 'the delegating user has no link record any more');
+  if (!patientsFor(link).includes(token.patient)) {
+    throw new AccessDeniedError('ERR_NO_LINK', 'the delegating user is no longer linked to the token\'s patient');
+  }
+  if (token.fhirUser !== link.fhirUser) throw new AccessDeniedError('ERR_NO_LINK', 'the delegating user\'s fhirUser changed since the exchange');
+  // Never more than the user's role could hold today (a role change narrows or ends delegation).
+  const scopes = intersectScopes(token.scopes, scopesOfContext(parseTrusted(settings.roles[link.role].ceilingScopes), ['patient']));
+  if (scopes.length === 0) throw new AccessDeniedError('ERR_SCOPE_INSUFFICIENT', 'the delegated scopes are outside the user\'s role ceiling');
+  return { kind: 'delegated', sub: token.sub, clientId: token.actor, actor: token.actor, fhirUser: token.fhirUser, patients: [token.patient], scopes };
 }
 
 /** Validate an untrusted link item read from storage; throws AccessDeniedError when malformed. */

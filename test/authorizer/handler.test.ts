@@ -137,6 +137,7 @@ describe('rejected tokens → 401 (Unauthorized), each logged with its reason', 
     ['user token carrying system/ scopes', () => `Bearer ${userToken('u-alice', { scope: 'system/*.rs' })}`, 'ERR_SCOPE_INVALID'],
     ['act claim from a Cognito issuer', () => `Bearer ${userToken('u-alice', { act: { sub: MACHINE_CLIENT } })}`, 'ERR_TOKEN_CLAIM_INVALID'],
     ['1 MB JWT', () => `Bearer ${'a'.repeat(1024 * 1024)}`, 'ERR_TOKEN_MALFORMED'],
+    ['no exp claim (would never expire)', () => `Bearer ${userToken('u-alice', { exp: undefined })}`, 'ERR_TOKEN_CLAIM_INVALID'],
   ];
 
   test.each(cases)('%s', async (_name, header, code) => {

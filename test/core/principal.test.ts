@@ -9,8 +9,9 @@ import { formatScope } from '../../functions/core/scopes';
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../../functions/core/settings';
 
 const clients = { userClientIds: ['web'], machineClientIds: ['api-server'] };
-const user = (extra: Record<string, unknown> = {}) => ({ sub: 'u-1', username: 'u-1', client_id: 'web', scope: 'aws.cognito.signin.user.admin', ...extra });
-const machine = (scope: string) => ({ sub: 'api-server', client_id: 'api-server', scope });
+const exp = Math.floor(Date.now() / 1000) + 600;
+const user = (extra: Record<string, unknown> = {}) => ({ sub: 'u-1', username: 'u-1', client_id: 'web', scope: 'aws.cognito.signin.user.admin', exp, ...extra });
+const machine = (scope: string) => ({ sub: 'api-server', client_id: 'api-server', scope, exp });
 
 const scopesOf = (p: { scopes: readonly Parameters<typeof formatScope>[0][] }) => p.scopes.map(formatScope).sort();
 
@@ -20,6 +21,10 @@ function principalFor(claims: Record<string, unknown>, link?: LinkRecord, settin
 }
 
 describe('classification', () => {
+  test('a token without exp is refused (it would never expire)', () => {
+    const { exp: _exp, ...noExp } = machine('system/*.rs');
+    expect(() => classifyClaims(noExp, clients)).toThrow(/exp/);
+  });
   test('sub = client_id and no username → machine', () => {
     expect(classifyClaims(machine('system/*.rs'), clients).shape).toBe('machine');
   });
@@ -27,13 +32,13 @@ describe('classification', () => {
     expect(() => classifyClaims({ ...machine('system/*.rs'), username: 'api-server' }, clients)).toThrow(TokenError);
   });
   test('a machine-shaped token from a user-facing client is refused', () => {
-    expect(() => classifyClaims({ sub: 'web', client_id: 'web' }, clients)).toThrow(/not an allowed machine client/);
+    expect(() => classifyClaims({ sub: 'web', client_id: 'web', exp }, clients)).toThrow(/not an allowed machine client/);
   });
   test('a non-string scope claim is refused', () => {
     expect(() => classifyClaims(user({ scope: ['patient/*.rs'] }), clients)).toThrow(/scope/);
   });
   test('missing sub is refused', () => {
-    expect(() => classifyClaims({ client_id: 'web' }, clients)).toThrow(/sub/);
+    expect(() => classifyClaims({ client_id: 'web', exp }, clients)).toThrow(/sub/);
   });
 });
 

@@ -1,0 +1,92 @@
+/**
+ * The token service's configuration from its Lambda environment, read once at cold start. The
+ * variables it shares with the authorizer (issuers, clients, links table, settings) are read by
+ * the authorizer's own `configFromEnv`, so both functions understand them identically; the
+ * exchange adds its own below. A bad value stops the function from starting.
+ */
+import { AuthorizerConfig, configFromEnv } from '../authorizer/config';
+import type { TrustedIssuer } from '../authorizer/verifier';
+import {
+  checkExchangePolicy,
+  DEFAULT_DELEGABLE_SCOPES,
+  DEFAULT_DELEGATION_SCOPE,
+  ExchangePolicy,
+  MAX_EXCHANGE_LIFETIME_SECONDS,
+} from '../core/token-exchange';
+
+export interface TokenServiceConfig {
+  /** The authorizer's configuration, with the issuers cut down to Cognito ones (see `subjectIssuers`). */
+  readonly authz: AuthorizerConfig;
+  readonly policy: ExchangePolicy;
+  /** KMS key (id, ARN or alias) that signs issued tokens. */
+  readonly signingKeyId: string;
+  /** KMS keys whose public halves stay published in the JWKS while their last tokens expire. */
+  readonly retiringKeyIds: readonly string[];
+}
+
+/** Environment variable names, shared with the CDK construct and the local stack. */
+export const EXCHANGE_ENV = {
+  issuer: 'FHIRGATE_EXCHANGE_ISSUER',
+  audience: 'FHIRGATE_FHIR_BASE_URL',
+  delegationScope: 'FHIRGATE_DELEGATION_SCOPE',
+  delegableScopes: 'FHIRGATE_DELEGABLE_SCOPES',
+  lifetimeSeconds: 'FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS',
+  signingKeyId: 'FHIRGATE_SIGNING_KEY_ID',
+  retiringKeyIds: 'FHIRGATE_RETIRING_SIGNING_KEY_IDS',
+} as const;
+
+/** Parse and validate the environment; throws TypeError naming the bad variable. */
+export function tokenServiceConfigFromEnv(env: Readonly<Record<string, string | undefined>>): TokenServiceConfig {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new TypeError(`${name} is required`);
+    return value;
+  };
+  const authz = configFromEnv(env);
+  const lifetime = Number(env[EXCHANGE_ENV.lifetimeSeconds] ?? String(MAX_EXCHANGE_LIFETIME_SECONDS));
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_EXCHANGE_LIFETIME_SECONDS) {
+    throw new TypeError(`${EXCHANGE_ENV.lifetimeSeconds} must be 1..${MAX_EXCHANGE_LIFETIME_SECONDS}`);
+  }
+  const delegable = env[EXCHANGE_ENV.delegableScopes];
+  const policy: ExchangePolicy = {
+    issuer: absoluteUrl(required(EXCHANGE_ENV.issuer), EXCHANGE_ENV.issuer),
+    audience: absoluteUrl(required(EXCHANGE_ENV.audience), EXCHANGE_ENV.audience),
+    delegationScope: env[EXCHANGE_ENV.delegationScope] || DEFAULT_DELEGATION_SCOPE,
+    delegableScopes: delegable ? delegable.split(' ').filter(Boolean) : DEFAULT_DELEGABLE_SCOPES,
+    lifetimeSeconds: lifetime,
+  };
+  try {
+    checkExchangePolicy(policy);
+  } catch (err) {
+    throw new TypeError(`invalid token exchange settings (${EXCHANGE_ENV.delegationScope}, ${EXCHANGE_ENV.delegableScopes}): ${(err as Error).message}`);
+  }
+  return {
+    authz: { ...authz, issuers: subjectIssuers(authz.issuers, policy.issuer) },
+    policy,
+    signingKeyId: required(EXCHANGE_ENV.signingKeyId),
+    retiringKeyIds: (env[EXCHANGE_ENV.retiringKeyIds] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}
+
+/**
+ * The issuers whose tokens may be exchanged: the authorizer's list (the same variable) without
+ * fhirgate's own exchange issuer, so an exchanged token can never be a subject or actor token.
+ */
+export function subjectIssuers(issuers: readonly TrustedIssuer[], exchangeIssuer: string): TrustedIssuer[] {
+  const cognito = issuers.filter((i) => i.kind !== 'fhirgate-exchange' && !('issuer' in i && i.issuer === exchangeIssuer));
+  if (cognito.length === 0) throw new TypeError('the token exchange needs at least one Cognito issuer');
+  return cognito;
+}
+
+function absoluteUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))) {
+    throw new TypeError(`${name} must be https (or http on loopback for the local stack)`);
+  }
+  return value;
+}

@@ -1,0 +1,175 @@
+/**
+ * The token service, as functions of their dependencies:
+ * - `POST /auth/token`: RFC 8693 token exchange. form → parse → target → verify actor → verify
+ *   subject → link → decide (core) → sign → JSON. Refusals are RFC 6749 §5.2 bodies; a failed
+ *   dependency (DynamoDB, KMS) is 503, a bug 500; neither ever yields a token.
+ * - `GET /auth/jwks.json`: the public keys that verify issued tokens (the authorizer fetches it).
+ *
+ * Tests and the local stack build these with a local signer; `index.ts` builds them from the
+ * Lambda environment with a KMS signer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { AccessDeniedError, DependencyError, TokenError } from '../core/errors';
+import { OAuthError, OAuthErrorCode } from '../core/oauth-error';
+import type { ClientAllowList } from '../core/principal';
+import type { AuthzSettings } from '../core/settings';
+import {
+  actorOf,
+  checkExchangePolicy,
+  checkTarget,
+  decideExchange,
+  ExchangePolicy,
+  parseExchangeRequest,
+  subjectOf,
+  TOKEN_TYPE_ACCESS_TOKEN,
+} from '../core/token-exchange';
+import type { LinkStore } from '../authorizer/link-store';
+import type { TokenVerifier } from '../authorizer/verifier';
+import type { Logger } from '../shared/log';
+import { formParams, jsonResponse, oauthErrorResponse } from './http';
+import { signAccessToken } from './jwt';
+import type { JwtSigner, PublicSigningJwk } from './signer';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export interface TokenExchangeDeps {
+  /** Built from the authorizer's configuration, Cognito issuers only (an exchanged token is never exchanged again). */
+  readonly verifier: TokenVerifier;
+  /** The same links table (and cache TTL) the authorizer reads. */
+  readonly links: LinkStore;
+  readonly clients: ClientAllowList;
+  readonly settings: AuthzSettings;
+  readonly policy: ExchangePolicy;
+  readonly signer: JwtSigner;
+  readonly log: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  /** `jti` of issued tokens. @default crypto.randomUUID */
+  readonly newJti?: () => string;
+}
+
+export interface JwksDeps {
+  /** Published keys: the active signer first, then keys being retired (still verifying recent tokens). */
+  readonly keys: readonly JwtSigner[];
+  /** `Cache-Control: max-age` of the JWKS. @default 300 */
+  readonly maxAgeSeconds?: number;
+}
+
+export interface TokenServiceDeps extends TokenExchangeDeps {
+  /** Keys no longer signing but still published until the last token they signed has expired. @default [] */
+  readonly retiringKeys?: readonly JwtSigner[];
+}
+
+/** The routes (API Gateway REST `resource` values) the token service answers. */
+export const TOKEN_SERVICE_ROUTES = { token: '/auth/token', jwks: '/auth/jwks.json' } as const;
+
+/** Create the RFC 8693 token endpoint. */
+export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandler {
+  checkExchangePolicy(deps.policy);
+  const clock = deps.now ?? Date.now;
+  const newJti = deps.newJti ?? randomUUID;
+  return async (event) => {
+    try {
+      // RFC 6749 §3.2: the token endpoint takes POST only.
+      if (event.httpMethod !== 'POST') return jsonResponse(405, new OAuthError('invalid_request', 'use POST').toJSON(), { Allow: 'POST' });
+      const request = parseExchangeRequest(formParams(event));
+      checkTarget(request, deps.policy);
+      // The actor first: without a delegating client, nothing is said about the user's token.
+      const actor = actorOf(await verified(deps.verifier, request.actorToken, 'actor_token', 'invalid_request'), deps.clients, deps.policy);
+      const subject = subjectOf(await verified(deps.verifier, request.subjectToken, 'subject_token', 'invalid_grant'), deps.clients, deps.policy);
+      const link = await linkOf(deps.links, subject.sub);
+      const now = Math.floor(clock() / 1000);
+      const grant = decideExchange({ request, subject, actor, link, settings: deps.settings, policy: deps.policy, now, jti: newJti() });
+      const accessToken = await signAccessToken(deps.signer, { ...grant.claims });
+      const { sub, patient, scope, jti, exp } = grant.claims;
+      deps.log({ level: 'info', event: 'token-exchange.issued', sub, actor: actor.clientId, patient, scope, jti, exp, kid: deps.signer.kid });
+      // RFC 8693 §2.2.1; `patient` as in a SMART token response, so the caller knows which one it got.
+      return jsonResponse(200, {
+        access_token: accessToken,
+        issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+        token_type: 'Bearer',
+        expires_in: grant.expiresIn,
+        scope,
+        patient,
+      });
+    } catch (err) {
+      return refuse(err, deps.log);
+    }
+  };
+}
+
+/** Create the JWKS endpoint. */
+export function createJwksHandler(deps: JwksDeps): ProxyHandler {
+  if (deps.keys.length === 0) throw new TypeError('the JWKS needs at least one key');
+  const maxAge = deps.maxAgeSeconds ?? 300;
+  return async (event) => {
+    if (event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD') {
+      return jsonResponse(405, { error: 'invalid_request', error_description: 'use GET' }, { Allow: 'GET, HEAD' });
+    }
+    try {
+      const keys = new Map<string, PublicSigningJwk>();
+      for (const jwk of await Promise.all(deps.keys.map((k) => k.publicJwk()))) keys.set(jwk.kid, jwk);
+      // Cacheable: a verifier that meets an unknown kid fetches again (aws-jwt-verify does).
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': `public, max-age=${maxAge}` },
+        body: event.httpMethod === 'HEAD' ? '' : JSON.stringify({ keys: [...keys.values()] }),
+      };
+    } catch {
+      return jsonResponse(503, { error: 'temporarily_unavailable', error_description: 'signing keys are unavailable' });
+    }
+  };
+}
+
+/** Both routes behind one function: what `index.ts` exports and the local stack mounts. */
+export function createTokenServiceHandler(deps: TokenServiceDeps): ProxyHandler {
+  const exchange = createTokenExchangeHandler(deps);
+  const jwks = createJwksHandler({ keys: [deps.signer, ...(deps.retiringKeys ?? [])] });
+  return async (event) => {
+    const route = event.resource || event.path;
+    if (route === TOKEN_SERVICE_ROUTES.token) return exchange(event);
+    if (route === TOKEN_SERVICE_ROUTES.jwks) return jwks(event);
+    return jsonResponse(404, { error: 'not_found', error_description: 'no such route' });
+  };
+}
+
+/** Verify with the Cognito verifier; a token it refuses, or one of fhirgate's own, becomes `code`. */
+async function verified(verifier: TokenVerifier, token: string, param: string, code: OAuthErrorCode): Promise<Readonly<Record<string, unknown>>> {
+  let result;
+  try {
+    result = await verifier.verifyToken(token);
+  } catch (err) {
+    if (err instanceof TokenError) throw new OAuthError(code, `${param} is not valid: ${err.message}`, err.code);
+    throw err;
+  }
+  // Belt and braces: the exchange's verifier should not trust this issuer at all.
+  if (result.issuer.kind === 'fhirgate-exchange') throw new OAuthError(code, `${param} is a delegated token; exchanged tokens cannot be exchanged again`);
+  return result.claims;
+}
+
+/** The user's link record; a malformed one refuses the grant (as the authorizer denies), an outage propagates (503). */
+async function linkOf(links: LinkStore, sub: string) {
+  try {
+    return await links.get(sub);
+  } catch (err) {
+    if (err instanceof AccessDeniedError) throw new OAuthError('invalid_grant', `the user may not use the FHIR API: ${err.message}`, err.code);
+    throw err;
+  }
+}
+
+/** Log why (never a token), answer per RFC 6749 §5.2, or 503/500 when it was not the caller's fault. */
+function refuse(err: unknown, log: Logger): APIGatewayProxyResult {
+  if (err instanceof OAuthError) {
+    log({ level: 'warn', event: 'token-exchange.refused', error: err.code, reason: err.message, ...(err.rule ? { code: err.rule } : {}) });
+    return oauthErrorResponse(err);
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  if (err instanceof DependencyError) {
+    log({ level: 'error', event: 'token-exchange.unavailable', code: err.code, reason });
+    // Not an RFC 6749 §5.2 token endpoint code, but the one OAuth uses for "try again later" (§4.1.2.1).
+    return jsonResponse(503, { error: 'temporarily_unavailable', error_description: 'a dependency failed; no token was issued' });
+  }
+  log({ level: 'error', event: 'token-exchange.error', code: 'ERR_INTERNAL', reason });
+  return jsonResponse(500, { error: 'server_error', error_description: 'no token was issued' });
+}

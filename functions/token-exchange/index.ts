@@ -1,0 +1,69 @@
+/**
+ * Lambda entry for the token service (`POST /auth/token`, `GET /auth/jwks.json`). Dependencies
+ * are built once per container. The KMS public keys are read on first use (not at import: the
+ * CommonJS bundle has no top-level await); a failure there answers 503 and is retried on the
+ * next request instead of poisoning the container.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { CachedLinkStore, DynamoLinkStore } from '../authorizer/link-store';
+import { createTokenVerifier } from '../authorizer/verifier';
+import { jsonLogger } from '../shared/log';
+import { tokenServiceConfigFromEnv } from './config';
+import { createTokenServiceHandler, ProxyHandler } from './handler';
+import { jsonResponse } from './http';
+import { createKmsSigner } from './kms-signer';
+
+const config = tokenServiceConfigFromEnv(process.env);
+const { authz } = config;
+
+const verifier = createTokenVerifier({
+  issuers: authz.issuers,
+  clientIds: [...authz.clients.userClientIds, ...authz.clients.machineClientIds],
+});
+
+// Every outbound call has a deadline: a slow dependency fails the request, it does not hang it.
+const dynamo = new DynamoDBClient({
+  endpoint: authz.dynamoEndpoint,
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+});
+const kms = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 2000 } });
+
+const links = new CachedLinkStore(new DynamoLinkStore(dynamo, authz.linksTable), authz.linkCacheTtlSeconds * 1000);
+
+async function build(): Promise<ProxyHandler> {
+  const [signer, ...retiringKeys] = await Promise.all(
+    [config.signingKeyId, ...config.retiringKeyIds].map((keyId) => createKmsSigner({ client: kms, keyId })),
+  );
+  await verifier.hydrate().catch((err: unknown) => {
+    jsonLogger({ level: 'warn', event: 'token-exchange.jwks-hydrate-failed', reason: err instanceof Error ? err.message : String(err) });
+  });
+  return createTokenServiceHandler({
+    verifier,
+    links,
+    clients: authz.clients,
+    settings: authz.settings,
+    policy: config.policy,
+    signer: signer!,
+    retiringKeys,
+    log: jsonLogger,
+  });
+}
+
+let ready: Promise<ProxyHandler> | undefined;
+
+export const handler: ProxyHandler = async (event) => {
+  ready ??= build().catch((err: unknown) => {
+    ready = undefined;
+    throw err;
+  });
+  let serve: ProxyHandler;
+  try {
+    serve = await ready;
+  } catch (err) {
+    jsonLogger({ level: 'error', event: 'token-exchange.init-failed', reason: err instanceof Error ? err.message : String(err) });
+    return jsonResponse(503, { error: 'temporarily_unavailable', error_description: 'signing key unavailable; no token was issued' });
+  }
+  return serve(event);
+};

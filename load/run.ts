@@ -5,12 +5,9 @@
  * hold. Prints p50/p99, throughput, errors, and the stack's RSS before and after.
  * Options: --requests N (default 20000), --concurrency N (default 50), --json (machine output).
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { spawnLocalStack } from '../local/stack/spawn';
 import type { StackInfo } from '../local/stack/stack-info';
 
 interface Caller {
@@ -37,21 +34,6 @@ function arg(name: string, fallback: number): number {
   return value;
 }
 
-async function startStack(dir: string): Promise<{ child: ChildProcess; info: StackInfo }> {
-  const env = { ...process.env, FHIRGATE_DIR: dir, FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0' };
-  const child = spawn(join(__dirname, '../node_modules/.bin/tsx'), ['local/stack/main.ts'], { cwd: join(__dirname, '..'), env, stdio: ['ignore', 'ignore', 'ignore'] });
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error('the local stack exited during start');
-    try {
-      return { child, info: JSON.parse(await readFile(join(dir, 'stack.json'), 'utf8')) as StackInfo };
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error('the local stack did not start in 60 s');
-}
-
 async function callers(info: StackInfo): Promise<Caller[]> {
   const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const users = await Promise.all(
@@ -70,7 +52,22 @@ async function callers(info: StackInfo): Promise<Caller[]> {
       return { name: c.name, token: ((await res.json()) as { access_token: string }).access_token };
     }),
   );
-  return [...users, ...machines];
+  // The API server acting for Alice (RFC 8693): confined to Alice like Alice herself.
+  const apiServer = machines.find((m) => m.name === 'api-server')!;
+  const alice = users.find((u) => u.name === 'alice')!;
+  const exchanged = await fetch(info.tokenExchangeUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: alice.token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      actor_token: apiServer.token,
+      actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    }),
+  });
+  const delegated = { name: 'api-server-for-alice', token: ((await exchanged.json()) as { access_token: string }).access_token, patients: alice.patients };
+  return [...users, ...machines, delegated];
 }
 
 /** The request mix for one caller, with the status each must get. */
@@ -114,8 +111,9 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 async function main(): Promise<void> {
   const total = arg('--requests', 20_000);
   const concurrency = arg('--concurrency', 50);
-  const dir = await mkdtemp(join(tmpdir(), 'fhirgate-load-'));
-  const { child, info } = await startStack(dir);
+  // Exchanged tokens live 300 s at most: long enough for the whole run.
+  const stack = await spawnLocalStack();
+  const { info } = stack;
   try {
     const stackPid = info.processes.find((p) => p.name === 'fhirgate')!.pid;
     const all = await callers(info);
@@ -169,9 +167,7 @@ async function main(): Promise<void> {
     }
     process.exitCode = problems.length === 0 ? 0 : 1;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await rm(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

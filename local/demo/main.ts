@@ -46,6 +46,25 @@ async function machineToken(info: StackInfo, name: string, scope?: string): Prom
   return body.access_token;
 }
 
+/** RFC 8693: the API server trades the user's token and its own for an on-behalf-of token. */
+async function exchangeToken(info: StackInfo, subjectToken: string, actorToken: string): Promise<{ access_token: string; scope: string; expires_in: number; patient: string }> {
+  const accessToken = 'urn:ietf:params:oauth:token-type:access_token';
+  const res = await fetch(info.tokenExchangeUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subjectToken,
+      subject_token_type: accessToken,
+      actor_token: actorToken,
+      actor_token_type: accessToken,
+    }),
+  });
+  const body = (await res.json()) as { access_token?: string; scope: string; expires_in: number; patient: string; error?: string; error_description?: string };
+  if (!body.access_token) throw new Error(`token exchange refused: ${body.error}: ${body.error_description}`);
+  return body as { access_token: string; scope: string; expires_in: number; patient: string };
+}
+
 /** One line per request: the outcome in words. */
 async function run(info: StackInfo, token: string, step: Step): Promise<void> {
   const res = await fetch(`${info.fhirBaseUrl}/${step.path}`, {
@@ -98,10 +117,25 @@ async function main(): Promise<void> {
     ],
   );
 
+  const alice = await signIn(info, 'alice');
+  const onBehalf = await exchangeToken(info, alice, await machineToken(info, 'api-server'));
   await section(
-    '2. Frontend calling FHIR directly with Alice\'s own Cognito token (patient)',
+    '2. API server acting for one signed-in patient (RFC 8693 token exchange)',
+    `Alice's token (subject) + the API server's token (actor) → ${onBehalf.scope} for ${onBehalf.patient}, ${onBehalf.expires_in} s; a bug in the API server cannot reach anyone else.`,
+    onBehalf.access_token,
+    info,
+    [
+      { what: 'GET Observation (Alice\'s, via the API server)', path: 'Observation' },
+      { what: 'GET Patient/pat-bob (not Alice)', path: 'Patient/pat-bob' },
+      { what: 'GET Observation?subject=Patient/pat-bob', path: 'Observation?subject=Patient/pat-bob' },
+      { what: 'POST Observation (Alice holds no write scope)', path: 'Observation', method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'demo' }, subject: { reference: 'Patient/pat-alice' } } },
+    ],
+  );
+
+  await section(
+    '3. Frontend calling FHIR directly with Alice\'s own Cognito token (patient)',
     'plain Cognito sign-in; the patient role defaults to patient/*.rs, confined to Patient/pat-alice.',
-    await signIn(info, 'alice'),
+    alice,
     info,
     [
       { what: 'GET Patient/pat-alice (own record)', path: 'Patient/pat-alice' },

@@ -32,6 +32,11 @@ export interface GatewayResponse {
 export interface GatewayOptions {
   readonly authorizer: (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
   readonly proxy: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /**
+   * Further Lambda proxy integrations without the authorizer, by exact method and path (the token
+   * service: `POST /auth/token`, `GET /auth/jwks.json`).
+   */
+  readonly publicIntegrations?: readonly { method: string; path: string; handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> }[];
   /** Authorizer result cache TTL; 0 disables caching. @default 300 */
   readonly authorizerCacheTtlSeconds?: number;
   readonly region?: string;
@@ -58,6 +63,13 @@ export class GatewayEmulator {
   /** Handle one request the way API Gateway would for the `/fhir/{proxy+}` resource. */
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
     const { stage = 'local' } = this.options;
+    const integration = this.options.publicIntegrations?.find((r) => r.path === req.path);
+    if (integration) {
+      if (integration.method !== req.method) return gatewayError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}`);
+      const event = this.proxyEvent(req, undefined, stage, undefined, undefined, req.path);
+      const result = await integration.handler(event);
+      return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
+    }
     if (!req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
     const proxyPath = req.path.slice('/fhir/'.length);
     const methodArn = this.methodArn(req.method, req.path);
@@ -107,10 +119,11 @@ export class GatewayEmulator {
 
   private proxyEvent(
     req: GatewayRequest,
-    proxyPath: string,
+    proxyPath: string | undefined,
     stage: string,
     authorizer: Record<string, unknown> | undefined,
     principalId: string | undefined,
+    resource = '/fhir/{proxy+}',
   ): APIGatewayProxyEvent {
     const multiValueHeaders: Record<string, string[]> = {};
     const headers: Record<string, string> = {};
@@ -124,14 +137,14 @@ export class GatewayEmulator {
     const singleQuery = Object.fromEntries(Object.entries(multiValueQuery).map(([k, v]) => [k, v[v.length - 1]!]));
     const hasQuery = req.query.length > 0;
     return {
-      resource: '/fhir/{proxy+}',
+      resource,
       path: req.path,
       httpMethod: req.method,
       headers,
       multiValueHeaders,
       queryStringParameters: hasQuery ? singleQuery : null,
       multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
-      pathParameters: { proxy: proxyPath },
+      pathParameters: proxyPath === undefined ? null : { proxy: proxyPath },
       stageVariables: null,
       body: req.body ?? null,
       isBase64Encoded: false,
@@ -146,7 +159,7 @@ export class GatewayEmulator {
         requestId: randomUUID(),
         requestTimeEpoch: Date.now(),
         resourceId: 'fhirproxy',
-        resourcePath: '/fhir/{proxy+}',
+        resourcePath: resource,
         stage,
         identity: {} as APIGatewayProxyEvent['requestContext']['identity'],
       },

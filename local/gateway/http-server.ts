@@ -10,9 +10,6 @@ import type { GatewayEmulator, GatewayResponse } from './gateway';
 /** API Gateway REST payload limit. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 
-/** Extra routes served next to `/fhir/*` (the token service under `/auth/*` joins here). */
-export type RouteHandler = (req: { method: string; path: string; headers: Record<string, string>; body: string }) => Promise<GatewayResponse>;
-
 export interface HttpGateway {
   readonly url: string;
   readonly port: number;
@@ -20,14 +17,13 @@ export interface HttpGateway {
 }
 
 /** What to serve, built once the listening address is known (the emulator needs its host name). */
-export type GatewayFactory = (origin: { host: string; url: string }) => { gateway: GatewayEmulator; routes?: Record<string, RouteHandler> };
+export type GatewayFactory = (origin: { host: string; url: string }) => GatewayEmulator;
 
 /** Serve the emulator on 127.0.0.1:port (0 = a free port). */
 export async function startHttpGateway(port: number, build: GatewayFactory): Promise<HttpGateway> {
   let gateway: GatewayEmulator | undefined;
-  let routes: Record<string, RouteHandler> = {};
   const server: Server = createServer((req, res) => {
-    handle(gateway!, routes, req, res).catch((err: unknown) => {
+    handle(gateway!, req, res).catch((err: unknown) => {
       send(res, { status: 500, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome('ERR_DEPENDENCY_FAILED', 'gateway error')) });
       process.stderr.write(`gateway: ${err instanceof Error ? err.stack : String(err)}\n`);
     });
@@ -46,9 +42,7 @@ export async function startHttpGateway(port: number, build: GatewayFactory): Pro
     server.listen(port, '127.0.0.1', resolve);
   });
   const actual = (server.address() as AddressInfo).port;
-  const built = build({ host: `127.0.0.1:${actual}`, url: `http://127.0.0.1:${actual}` });
-  gateway = built.gateway;
-  routes = built.routes ?? {};
+  gateway = build({ host: `127.0.0.1:${actual}`, url: `http://127.0.0.1:${actual}` });
   return {
     url: `http://127.0.0.1:${actual}`,
     port: actual,
@@ -60,17 +54,11 @@ export async function startHttpGateway(port: number, build: GatewayFactory): Pro
   };
 }
 
-async function handle(gateway: GatewayEmulator, routes: Record<string, RouteHandler>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(gateway: GatewayEmulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const body = await readBody(req);
   if (body === undefined) {
     send(res, { status: 413, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome('ERR_PAYLOAD_TOO_LARGE', 'request body exceeds 10 MB')) });
-    return;
-  }
-  const route = Object.keys(routes).find((prefix) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
-  if (route) {
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
-    send(res, await routes[route]!({ method: req.method ?? 'GET', path: url.pathname, headers, body }));
     return;
   }
   const headers: Record<string, string[]> = {};

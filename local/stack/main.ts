@@ -3,7 +3,8 @@
  * and print how to use it. Ports: FHIRGATE_PORT (gateway), FHIRGATE_COGNITO_PORT,
  * FHIRGATE_TOKEN_PORT, FHIRGATE_DYNAMODB_PORT, FHIRGATE_FHIR_PORT; 0 picks a free port.
  * FHIRGATE_DIR moves the state directory (default `.local`). FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS
- * (default 300, like API Gateway) and FHIRGATE_LINK_CACHE_TTL_SECONDS (default 60) set the caches.
+ * (default 300, like API Gateway) and FHIRGATE_LINK_CACHE_TTL_SECONDS (default 60) set the caches;
+ * FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS (default 300) the lifetime of on-behalf-of tokens.
  */
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
@@ -55,6 +56,7 @@ function summary(info: StackInfo, startedMs: number): string {
     `  FHIR store (direct)  ${info.backendFhirBaseUrl}`,
     `  Cognito endpoint     ${info.cognito.endpoint}  (user pool ${info.cognito.userPoolId}, web client ${info.cognito.webClientId})`,
     `  Machine token URL    ${info.cognito.tokenUrl}`,
+    `  Token exchange       ${info.tokenExchangeUrl}  (RFC 8693, on behalf of a user)`,
     '',
     '  Users (local only):',
     ...info.users.map((u) => `    ${u.username.padEnd(14)} ${u.password}  ${u.role.padEnd(12)} ${u.fhirUser.padEnd(30)} patients: ${u.patients.join(', ')}`),
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
     ports: portsFromEnv(),
     authorizerCacheTtlSeconds: secondsFromEnv('FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS'),
     linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
+    exchangeLifetimeSeconds: secondsFromEnv('FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS'),
     log: (r) => process.stderr.write(`${JSON.stringify(r)}\n`),
   });
   await writeFile(stackFile, `${JSON.stringify(stack.info, null, 2)}\n`);

@@ -5,7 +5,10 @@
 export interface StackInfo {
   readonly fhirBaseUrl: string;
   readonly backendFhirBaseUrl: string;
-  readonly tokenExchangeUrl?: string;
+  /** fhirgate's RFC 8693 token endpoint (POST, form-encoded); its JWKS is at …/auth/jwks.json. */
+  readonly tokenExchangeUrl: string;
+  /** `iss` of exchanged tokens. */
+  readonly exchangeIssuer: string;
   readonly cognito: {
     readonly endpoint: string;
     readonly region: string;

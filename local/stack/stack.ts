@@ -17,13 +17,15 @@ import { createTokenVerifier } from '../../functions/authorizer/verifier';
 import { AuthzSettings, DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { createHttpBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
+import { createTokenServiceHandler, TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
+import { createLocalSigner } from '../../functions/token-exchange/local-signer';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import { jsonLogger, Logger } from '../../functions/shared/log';
 import { startLocalCognito } from '../cognito';
 import { createFhirStoreServer, demoResources } from '../fhir-store';
 import { GatewayEmulator } from '../gateway/gateway';
 import { startHttpGateway } from '../gateway/http-server';
-import { DEMO_MACHINE_CLIENTS, DEMO_USERS } from './demo-world';
+import { DELEGATION_SCOPE, DEMO_MACHINE_CLIENTS, DEMO_USERS } from './demo-world';
 import { StackInfo } from './stack-info';
 
 // dynalite ships no types; its factory returns a node http.Server.
@@ -42,6 +44,8 @@ export interface StackOptions {
   readonly authorizerCacheTtlSeconds?: number;
   /** Seconds the authorizer caches a link record. @default 60 */
   readonly linkCacheTtlSeconds?: number;
+  /** Lifetime of exchanged (on-behalf-of) tokens, at most 300. @default 300 */
+  readonly exchangeLifetimeSeconds?: number;
   readonly log?: Logger;
 }
 
@@ -82,37 +86,69 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await seedLinks(dynamo.client, DEMO_USERS.map((u) => ({ ...u, sub: subs.get(u.username)! })));
 
     const machineIds = cognito.machineClients.map((c) => c.clientId);
-    const authorizer = createAuthorizerHandler({
-      verifier: createTokenVerifier({
-        issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }],
-        clientIds: [cognito.webClientId, ...machineIds],
-      }),
-      links: new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000),
-      clients: { userClientIds: [cognito.webClientId], machineClientIds: machineIds },
-      settings,
-      log,
+    const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds };
+    const cognitoIssuer = { kind: 'cognito-compatible' as const, issuer: cognito.issuer, jwksUri: cognito.jwksUri };
+    const links = new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000);
+    const signer = createLocalSigner();
+
+    // Everything that names the gateway's own URL (public FHIR base, exchange issuer) is built
+    // once the gateway listens and its port is known.
+    const gateway = await startHttpGateway(ports.gateway, ({ host, url }) => {
+      const fhirBaseUrl = `${url}/fhir`;
+      const exchange = { issuer: `${url}/auth`, audience: fhirBaseUrl, delegationScope: DELEGATION_SCOPE, delegableScopes: ['patient/*.rs'], lifetimeSeconds: options.exchangeLifetimeSeconds ?? 300 };
+      const authorizer = createAuthorizerHandler({
+        verifier: createTokenVerifier({
+          issuers: [cognitoIssuer, { kind: 'fhirgate-exchange', issuer: exchange.issuer, jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`, audience: fhirBaseUrl }],
+          clientIds: [cognito.webClientId, ...machineIds],
+        }),
+        links,
+        clients,
+        settings,
+        log,
+      });
+      const tokenService = createTokenServiceHandler({
+        // Subject and actor tokens come from Cognito only: exchanged tokens cannot be exchanged again.
+        verifier: createTokenVerifier({ issuers: [cognitoIssuer], clientIds: [cognito.webClientId, ...machineIds] }),
+        links,
+        clients,
+        settings,
+        policy: exchange,
+        signer,
+        log,
+      });
+      const proxy = createProxyHandler({
+        publicBaseUrl: fhirBaseUrl,
+        backend: createHttpBackend({ baseUrl: store.baseUrl }),
+        settings,
+        signer: createHmacPageSigner(randomBytes(32)),
+        discovery: {
+          issuer: cognito.issuer,
+          tokenEndpoint: cognito.tokenUrl,
+          jwksUri: cognito.jwksUri,
+          tokenExchangeEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
+          scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+        },
+        log,
+      });
+      return new GatewayEmulator({
+        authorizer,
+        proxy,
+        publicIntegrations: [
+          { method: 'POST', path: TOKEN_SERVICE_ROUTES.token, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.jwks, handler: tokenService },
+        ],
+        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
+        domainName: host,
+        stage: 'local',
+      });
     });
-    const proxy = (publicBaseUrl: string) => createProxyHandler({
-      publicBaseUrl,
-      backend: createHttpBackend({ baseUrl: store.baseUrl }),
-      settings,
-      signer: createHmacPageSigner(randomBytes(32)),
-      discovery: {
-        issuer: cognito.issuer,
-        tokenEndpoint: cognito.tokenUrl,
-        jwksUri: cognito.jwksUri,
-        scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
-      },
-      log,
-    });
-    const gateway = await startHttpGateway(ports.gateway, ({ host, url }) => ({
-      gateway: new GatewayEmulator({ authorizer, proxy: proxy(`${url}/fhir`), authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300, domainName: host, stage: 'local' }),
-    }));
     closers.push(() => gateway.close());
 
     const info: StackInfo = {
       fhirBaseUrl: `${gateway.url}/fhir`,
       backendFhirBaseUrl: store.baseUrl,
+      tokenExchangeUrl: `${gateway.url}${TOKEN_SERVICE_ROUTES.token}`,
+      exchangeIssuer: `${gateway.url}/auth`,
       cognito: {
         endpoint: cognito.endpoint,
         region: cognito.region,

@@ -10,12 +10,10 @@ jest.setTimeout(30_000);
 
 let stack: InProcessStack;
 let alice: string;
-let base: string;
 
 beforeAll(async () => {
   stack = await startInProcessStack({ faults: true });
   alice = stack.userToken('alice', 'patient/*.cruds');
-  base = `${stack.faults!.gatewayUrl}/fhir`;
 });
 afterAll(() => stack.close());
 

@@ -4,49 +4,25 @@
  * machines get tokens from the client_credentials endpoint, and every call goes through the
  * gateway emulation to the local FHIR store.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { cognitoLocalSigner } from '../../local/cognito/signing-key';
+import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 import type { StackInfo } from '../../local/stack/stack-info';
 
 jest.setTimeout(90_000);
 
-let child: ChildProcess;
-let dir: string;
+let stack: SpawnedStack;
 let info: StackInfo;
-let output = '';
-
-async function waitForStackFile(file: string, deadlineMs: number): Promise<StackInfo> {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`stack exited early (${child.exitCode}):\n${output}`);
-    try {
-      return JSON.parse(await readFile(file, 'utf8')) as StackInfo;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`stack not ready in ${deadlineMs} ms:\n${output}`);
-}
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fhirgate-stack-'));
-  child = spawn(join(__dirname, '../../node_modules/.bin/tsx'), ['local/stack/main.ts'], {
-    cwd: join(__dirname, '../..'),
-    env: { ...process.env, FHIRGATE_DIR: dir, FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', () => undefined); // request logs
-  info = await waitForStackFile(join(dir, 'stack.json'), 60_000);
+  stack = await spawnLocalStack();
+  info = stack.info;
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
+  await stack.stop();
 });
 
 async function signIn(username: string): Promise<string> {
@@ -81,8 +57,8 @@ test('stack.json describes the running stack and the start output lists the demo
   expect(info.backendFhirBaseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/datastore\/[0-9a-f]{32}\/r4$/);
   expect(info.users.map((u) => u.role).sort()).toEqual(['guardian', 'patient', 'patient', 'practitioner']);
   expect(info.machineClients.map((c) => c.name).sort()).toEqual(['analytics', 'api-server']);
-  expect(output).toMatch(/ready in/);
-  for (const u of info.users) expect(output).toContain(u.username);
+  expect(stack.stdout()).toMatch(/ready in/);
+  for (const u of info.users) expect(stack.stdout()).toContain(u.username);
 });
 
 test('each role sees exactly its patients (GET Patient)', async () => {
@@ -127,11 +103,12 @@ test('the authorizer cache never leaks a decision between tokens', async () => {
 });
 
 test('SIGTERM stops the stack: every process of its tree is gone and stack.json is removed', async () => {
-  const pids = info.processes.map((p) => p.pid);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  const pids = [stack.child.pid!, ...info.processes.map((p) => p.pid)];
+  const stackFile = join(stack.dir, 'stack.json');
+  stack.child.kill('SIGTERM');
+  await new Promise((resolve) => stack.child.once('exit', resolve));
+  expect(stack.child.exitCode).toBe(0);
+  await expect(readFile(stackFile)).rejects.toThrow();
   await new Promise((r) => setTimeout(r, 200));
   for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
-  await expect(readFile(join(dir, 'stack.json'))).rejects.toThrow();
 });

@@ -121,7 +121,7 @@ export async function startInProcessStack(options: InProcessStackOptions = {}): 
     log,
   });
   const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0 });
-  const httpGateway = proxies ? await startHttpGateway(0, () => ({ gateway })) : undefined;
+  const httpGateway = proxies ? await startHttpGateway(0, () => gateway) : undefined;
 
   const stack: InProcessStack = {
     store,

@@ -1,0 +1,115 @@
+/**
+ * On-behalf-of end to end on the local stack: the API server exchanges Alice's Cognito token
+ * (RFC 8693) and uses the result against the FHIR API over HTTP. Exchanged tokens live 3 s here
+ * (FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS) and the authorizer cache is off, so expiry is seen.
+ */
+import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
+
+jest.setTimeout(90_000);
+
+let stack: SpawnedStack;
+
+beforeAll(async () => {
+  stack = await spawnLocalStack({ FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS: '3', FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS: '0' });
+});
+afterAll(() => stack.stop());
+
+async function signIn(username: string): Promise<string> {
+  const { info } = stack;
+  const user = info.users.find((u) => u.username === username)!;
+  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const out = await cognito.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }));
+  return out.AuthenticationResult!.AccessToken!;
+}
+
+async function machineToken(name: string): Promise<string> {
+  const client = stack.info.machineClients.find((c) => c.name === name)!;
+  const res = await fetch(stack.info.cognito.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+async function exchange(form: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(stack.info.tokenExchangeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+
+async function exchangeFor(username: string, extra: Record<string, string> = {}) {
+  return exchange({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await signIn(username),
+    subject_token_type: ACCESS_TOKEN,
+    actor_token: await machineToken('api-server'),
+    actor_token_type: ACCESS_TOKEN,
+    ...extra,
+  });
+}
+
+async function fhir(token: string, path: string, init: RequestInit = {}) {
+  const res = await fetch(`${stack.info.fhirBaseUrl}/${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...(init.headers ?? {}) } });
+  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+}
+
+test('the API server exchanges Alice\'s token: RFC 8693 response, short-lived, for Alice only', async () => {
+  const r = await exchangeFor('alice');
+  expect(r.status).toBe(200);
+  expect(r.headers.get('cache-control')).toBe('no-store');
+  expect(r.body).toMatchObject({ issued_token_type: ACCESS_TOKEN, token_type: 'Bearer', scope: 'patient/*.rs' });
+  expect(r.body.expires_in).toBeLessThanOrEqual(3);
+  const claims = JSON.parse(Buffer.from(r.body.access_token.split('.')[1], 'base64url').toString());
+  const apiServer = stack.info.machineClients.find((c) => c.name === 'api-server')!;
+  const alice = stack.info.users.find((u) => u.username === 'alice')!;
+  expect(claims).toMatchObject({ iss: stack.info.exchangeIssuer, sub: alice.sub, act: { sub: apiServer.clientId }, client_id: apiServer.clientId, patient: 'pat-alice', aud: stack.info.fhirBaseUrl });
+});
+
+test('with the exchanged token: Alice\'s Observations 200, Bob\'s 404, no writes (Alice holds no write scope)', async () => {
+  const { access_token: token } = (await exchangeFor('alice')).body;
+  const own = await fhir(token, 'Observation');
+  expect(own.status).toBe(200);
+  expect(own.body.entry.map((e: any) => e.resource.subject.reference)).toEqual(expect.arrayContaining(['Patient/pat-alice']));
+  expect(JSON.stringify(own.body)).not.toContain('pat-bob');
+  expect((await fhir(token, 'Observation/obs-bob-glucose')).status).toBe(404);
+  expect((await fhir(token, 'Patient/pat-bob')).status).toBe(404);
+  const write = await fhir(token, 'Observation', { method: 'POST', body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: {}, subject: { reference: 'Patient/pat-alice' } }) });
+  expect(write.status).toBe(403);
+});
+
+test('the proxy audit line carries both the user (sub) and the acting client (actor)', async () => {
+  const { access_token: token } = (await exchangeFor('alice')).body;
+  await fhir(token, 'Patient/pat-alice');
+  const alice = stack.info.users.find((u) => u.username === 'alice')!;
+  const apiServer = stack.info.machineClients.find((c) => c.name === 'api-server')!;
+  const audits = stack
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('"fhir.access"'))
+    .map((l) => JSON.parse(l));
+  expect(audits).toContainEqual(expect.objectContaining({ sub: alice.sub, actor: apiServer.clientId, kind: 'delegated', resourceType: 'Patient', id: 'pat-alice', status: 200 }));
+});
+
+test('the exchanged token expires after its lifetime (3 s here) → 401', async () => {
+  const { access_token: token } = (await exchangeFor('alice')).body;
+  expect((await fhir(token, 'Patient/pat-alice')).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 4500));
+  expect((await fhir(token, 'Patient/pat-alice')).status).toBe(401);
+});
+
+test('refusals: analytics lacks the delegation scope; an exchanged token cannot be exchanged again; the guardian must pick her child', async () => {
+  const analytics = await exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await signIn('alice'), subject_token_type: ACCESS_TOKEN, actor_token: await machineToken('analytics'), actor_token_type: ACCESS_TOKEN });
+  expect(analytics).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+  const { access_token: exchanged } = (await exchangeFor('alice')).body;
+  const chained = await exchange({ grant_type: TOKEN_EXCHANGE, subject_token: exchanged, subject_token_type: ACCESS_TOKEN, actor_token: await machineToken('api-server'), actor_token_type: ACCESS_TOKEN });
+  expect(chained).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  const guardian = await exchangeFor('carols-mother');
+  expect(guardian.status).toBe(200);
+  expect(JSON.parse(Buffer.from(guardian.body.access_token.split('.')[1], 'base64url').toString()).patient).toBe('pat-carol');
+  expect((await exchangeFor('carols-mother', { patient: 'pat-alice' })).body.error).toBe('invalid_scope');
+  expect((await exchange({ grant_type: 'password' })).body.error).toBe('unsupported_grant_type');
+});

@@ -9,6 +9,7 @@ import type { PageSigner } from '../core/paging';
 import { Principal } from '../core/principal';
 import { principalFromContext } from '../core/principal-context';
 import type { AuthzSettings } from '../core/settings';
+import { CorsConfig, corsHeaders, preflight } from '../shared/cors';
 import type { Logger } from '../shared/log';
 import { auditRecord } from './audit';
 import type { FhirBackend } from './backend';
@@ -28,6 +29,8 @@ export interface ProxyDeps {
   readonly log: Logger;
   /** Request body limit in bytes. @default 5 MiB */
   readonly maxBodyBytes?: number;
+  /** Origins of first-party frontends allowed to call the API from a browser. */
+  readonly cors?: CorsConfig;
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -35,6 +38,13 @@ export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
 /** Create the proxy handler over its dependencies. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   return async (event) => {
+    const origin = headerOf(event, 'origin');
+    // Preflights carry no token (API Gateway routes OPTIONS here without the authorizer).
+    if (event.httpMethod === 'OPTIONS') {
+      const answer = preflight(origin, deps.cors);
+      return { statusCode: answer.status, headers: answer.headers, body: '' };
+    }
+    const cors = corsHeaders(origin, deps.cors);
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const publicBase = publicBaseFromEvent(event, deps.publicBaseUrl);
     const audit = { removed: 0, reason: undefined as string | undefined };
@@ -44,7 +54,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     try {
       const http = httpRequestFromEvent(event);
       const discovery = await discoveryResponse(deps, http.method, http.path, publicBase);
-      if (discovery) return toProxyResult(discovery);
+      if (discovery) return toProxyResult(discovery, cors);
       principal = principalFromContext(event.requestContext?.authorizer);
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
       const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
@@ -58,8 +68,15 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       if (response.status >= 500) deps.log({ level: 'error', event: 'fhir.error', requestId, error: err instanceof Error ? err.stack : String(err) });
     }
     deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, reason: audit.reason }) });
-    return toProxyResult(response);
+    return toProxyResult(response, cors);
   };
+}
+
+function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name && value !== undefined) return value;
+  }
+  return undefined;
 }
 
 /** Public discovery routes; undefined for everything else. */

@@ -12,6 +12,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
 import { outcome } from '../../functions/core/operation-outcome';
+import { CorsConfig, corsHeaders } from '../../functions/shared/cors';
 import { evaluatePolicy } from './iam-policy';
 
 export interface GatewayRequest {
@@ -46,6 +47,11 @@ export interface GatewayOptions {
   /** Host name put in requestContext.domainName (the proxy derives its public base from it). */
   readonly domainName: string;
   readonly now?: () => number;
+  /**
+   * Origins allowed by CORS. API Gateway adds these headers to its own error responses (401/403
+   * from the authorizer) through gateway responses; the proxy Lambda adds them to its answers.
+   */
+  readonly cors?: CorsConfig;
 }
 
 /** Routes that API Gateway serves without the authorizer (the public discovery documents). */
@@ -62,6 +68,12 @@ export class GatewayEmulator {
 
   /** Handle one request the way API Gateway would for the `/fhir/{proxy+}` resource. */
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
+    const response = await this.route(req);
+    if (response.headers['access-control-allow-origin'] !== undefined || req.method === 'OPTIONS') return response;
+    return { ...response, headers: { ...response.headers, ...corsHeaders(header(req.headers, 'origin'), this.options.cors) } };
+  }
+
+  private async route(req: GatewayRequest): Promise<GatewayResponse> {
     const { stage = 'local' } = this.options;
     const integration = this.options.publicIntegrations?.find((r) => r.path === req.path);
     if (integration) {
@@ -73,7 +85,8 @@ export class GatewayEmulator {
     if (!req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
     const proxyPath = req.path.slice('/fhir/'.length);
     const methodArn = this.methodArn(req.method, req.path);
-    const isPublic = PUBLIC_ROUTES.some((r) => r.method === req.method && r.path === req.path);
+    // Preflights carry no token: OPTIONS goes to the proxy without the authorizer, as in the CDK API.
+    const isPublic = req.method === 'OPTIONS' || PUBLIC_ROUTES.some((r) => r.method === req.method && r.path === req.path);
     let context: Record<string, unknown> | undefined;
     let principalId: string | undefined;
     if (!isPublic) {

@@ -14,6 +14,7 @@ import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { BackendRequest, BackendResponse, createHttpBackend, FhirBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import type { CorsConfig } from '../../functions/shared/cors';
 import type { LogRecord } from '../../functions/shared/log';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 import { createFhirStoreServer, demoResources, FhirStoreServer } from '../../local/fhir-store';
@@ -44,6 +45,8 @@ export interface InProcessStackOptions {
   readonly backendTimeoutMs?: number;
   /** aws-jwt-verify's wait after a failed or unknown-kid JWKS fetch. @default 10 */
   readonly unknownKidWaitSeconds?: number;
+  /** CORS allow-list for the gateway and the proxy. */
+  readonly cors?: CorsConfig;
 }
 
 /** The fault proxies in front of each dependency (only with `faults: true`). */
@@ -118,9 +121,10 @@ export async function startInProcessStack(options: InProcessStackOptions = {}): 
     settings: DEFAULT_SETTINGS,
     signer: createHmacPageSigner(randomBytes(32)),
     discovery: { issuer: issuer.issuer, tokenEndpoint: `${issuer.issuer}/oauth2/token`, scopesSupported: ['openid', 'patient/*.rs'] },
+    cors: options.cors,
     log,
   });
-  const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0 });
+  const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0, cors: options.cors });
   const httpGateway = proxies ? await startHttpGateway(0, () => gateway) : undefined;
 
   const stack: InProcessStack = {

@@ -10,17 +10,27 @@ export interface ProxyConfig {
   /** Set for AWS HealthLake: requests are SigV4-signed for this region. */
   readonly sigv4Region?: string;
   readonly settings: AuthzSettings;
-  readonly pagingKey: Buffer;
+  /** Where paging-link MACs come from: a KMS HMAC key in AWS, a shared key locally. */
+  readonly paging: PagingKeyConfig;
   readonly publicBaseUrl?: string;
   readonly discovery: DiscoveryConfig;
   readonly backendTimeoutMs: number;
 }
 
+/**
+ * The paging-link MAC key. In AWS a KMS HMAC_256 key (no secret in the environment); the base64
+ * key is for the local stack and tests.
+ */
+export type PagingKeyConfig = { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'hmac'; readonly key: Buffer };
+
 export const PROXY_ENV = {
   backendUrl: 'FHIRGATE_BACKEND_URL',
   sigv4Region: 'FHIRGATE_BACKEND_SIGV4_REGION',
   settings: 'FHIRGATE_SETTINGS',
+  /** Base64, at least 32 bytes; only read when no KMS key is configured (local stack). */
   pagingKey: 'FHIRGATE_PAGING_KEY',
+  /** KMS HMAC_256 key id/ARN/alias for paging-link MACs; takes precedence over the base64 key. */
+  pagingKmsKeyId: 'FHIRGATE_PAGING_KMS_KEY_ID',
   publicBaseUrl: 'FHIRGATE_PUBLIC_BASE_URL',
   discovery: 'FHIRGATE_DISCOVERY',
   backendTimeoutMs: 'FHIRGATE_BACKEND_TIMEOUT_MS',
@@ -33,8 +43,7 @@ export function proxyConfigFromEnv(env: Readonly<Record<string, string | undefin
     if (!value) throw new TypeError(`${name} is required`);
     return value;
   };
-  const pagingKey = Buffer.from(required(PROXY_ENV.pagingKey), 'base64');
-  if (pagingKey.length < 32) throw new TypeError(`${PROXY_ENV.pagingKey} must be at least 32 bytes, base64`);
+  const paging = pagingKeyFromEnv(env, required);
   const discovery = JSON.parse(required(PROXY_ENV.discovery)) as DiscoveryConfig;
   if (typeof discovery.issuer !== 'string' || typeof discovery.tokenEndpoint !== 'string' || !Array.isArray(discovery.scopesSupported)) {
     throw new TypeError(`${PROXY_ENV.discovery} needs issuer, tokenEndpoint and scopesSupported`);
@@ -46,9 +55,17 @@ export function proxyConfigFromEnv(env: Readonly<Record<string, string | undefin
     backendUrl: required(PROXY_ENV.backendUrl),
     sigv4Region: env[PROXY_ENV.sigv4Region] || undefined,
     settings: settingsJson ? parseSettings(JSON.parse(settingsJson)) : DEFAULT_SETTINGS,
-    pagingKey,
+    paging,
     publicBaseUrl: env[PROXY_ENV.publicBaseUrl] || undefined,
     discovery,
     backendTimeoutMs: timeout,
   };
+}
+
+function pagingKeyFromEnv(env: Readonly<Record<string, string | undefined>>, required: (name: string) => string): PagingKeyConfig {
+  const keyId = env[PROXY_ENV.pagingKmsKeyId];
+  if (keyId) return { kind: 'kms', keyId };
+  const key = Buffer.from(required(PROXY_ENV.pagingKey), 'base64');
+  if (key.length < 32) throw new TypeError(`${PROXY_ENV.pagingKey} must be at least 32 bytes, base64`);
+  return { kind: 'hmac', key };
 }

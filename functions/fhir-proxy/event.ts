@@ -40,10 +40,23 @@ export function httpRequestFromEvent(event: APIGatewayProxyEvent): HttpRequest {
   if (!event.multiValueQueryStringParameters) {
     for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) query.push([key, value]);
   }
-  const proxy = event.pathParameters?.proxy;
-  const path = proxy === undefined ? '/' : `/${proxy}`;
+  const path = pathBelowFhirBase(event);
   const body = event.body == null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   return { method: event.httpMethod, path, query, headers, body };
+}
+
+/**
+ * The request path below the FHIR base. API Gateway fills `pathParameters.proxy` only on the
+ * `/fhir/{proxy+}` route; the explicit public routes (`/fhir/metadata`,
+ * `/fhir/.well-known/smart-configuration`) name their path in `resource`, the route template
+ * API Gateway matched — never client input. The base `/fhir` itself has neither: `/`.
+ */
+export function pathBelowFhirBase(event: Pick<APIGatewayProxyEvent, 'pathParameters' | 'resource'>): string {
+  const proxy = event.pathParameters?.proxy;
+  if (proxy !== undefined) return `/${proxy}`;
+  const resource = event.resource ?? '';
+  if (resource.startsWith('/fhir/') && !resource.includes('{')) return resource.slice('/fhir'.length);
+  return '/';
 }
 
 /**

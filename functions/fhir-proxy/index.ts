@@ -1,23 +1,36 @@
 /**
  * Lambda entry for the FHIR proxy (PEP): dependencies built once per container.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { PageSigner } from '../core/paging';
 import { jsonLogger } from '../shared/log';
 import { createHttpBackend, createSigV4Signer } from './backend';
-import { proxyConfigFromEnv } from './config';
-import { createProxyHandler } from './handler';
+import { PagingKeyConfig, proxyConfigFromEnv } from './config';
+import { createProxyHandler, ProxyHandler } from './handler';
+import { createKmsPageSigner } from './kms-page-signer';
 import { createHmacPageSigner } from './page-signer';
 
 const config = proxyConfigFromEnv(process.env);
 
-export const handler = createProxyHandler({
+/** KMS HMAC key in AWS (no secret in the environment); the shared base64 key locally. */
+function pageSigner(paging: PagingKeyConfig): PageSigner {
+  if (paging.kind === 'hmac') return createHmacPageSigner(paging.key);
+  // Every outbound call has a deadline: a slow KMS fails the request (502/504), it does not hang it.
+  const client = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
+  return createKmsPageSigner({ client, keyId: paging.keyId });
+}
+
+const proxy = createProxyHandler({
   backend: createHttpBackend({
     baseUrl: config.backendUrl,
     timeoutMs: config.backendTimeoutMs,
     signer: config.sigv4Region ? createSigV4Signer({ region: config.sigv4Region }) : undefined,
   }),
   settings: config.settings,
-  signer: createHmacPageSigner(config.pagingKey),
+  signer: pageSigner(config.paging),
   discovery: config.discovery,
   publicBaseUrl: config.publicBaseUrl,
   log: jsonLogger,
 });
+
+export const handler: ProxyHandler = proxy;

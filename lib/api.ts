@@ -1,0 +1,269 @@
+/**
+ * The public face of fhirgate: one API Gateway REST API.
+ *
+ * | route | method | auth | target |
+ * |---|---|---|---|
+ * | `/fhir`, `/fhir/{proxy+}` | ANY | TOKEN authorizer | FHIR proxy (PEP) |
+ * | `/fhir/metadata`, `/fhir/.well-known/smart-configuration` | GET | none (discovery is public) | FHIR proxy |
+ * | `/auth/token` | POST | none (the form carries both tokens) | token exchange |
+ * | `/auth/jwks.json` | GET | none (public keys) | token exchange |
+ *
+ * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
+ * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
+ * execution logs are ERROR-level and never carry bodies (no data trace); X-Ray traces every call.
+ *
+ * The API is created first so that the functions can be given its URLs (the token exchange's
+ * issuer, the FHIR base as token audience); routes are added with `addFhirRoutes` and
+ * `addTokenRoutes`. The URLs are built from the REST API id and the stage NAME, not from the
+ * Stage resource: the stage depends on the methods, which depend on the functions.
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
+import { FhirgateWaf } from './waf';
+
+/** Bearer token shape the TOKEN authorizer accepts before it is even invoked (RFC 6750 §2.1 b64token). */
+export const BEARER_TOKEN_PATTERN = '^Bearer [-A-Za-z0-9._~+/]+=*$';
+
+export interface FhirgateApiProps {
+  /** @default 'prod' */
+  readonly stageName?: string;
+  /** Seconds API Gateway caches the authorizer's answer per token (0 = no cache). */
+  readonly authorizerCacheTtlSeconds: number;
+  readonly logKey: kms.IKey;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Stage-wide throttling (token bucket): steady requests per second and burst.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Put AWS WAF (managed common rules + per-IP rate limit) in front of the stage.
+   * @default false
+   */
+  readonly waf?: boolean;
+}
+
+export class FhirgateApi extends Construct {
+  readonly restApi: apigw.RestApi;
+  readonly stageName: string;
+  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}` */
+  readonly baseUrl: string;
+  /** The public FHIR base URL (also the audience of exchanged tokens). */
+  readonly fhirBaseUrl: string;
+  readonly smartConfigurationUrl: string;
+  /** RFC 8693 token endpoint. */
+  readonly tokenExchangeUrl: string;
+  /** `iss` of exchanged tokens. */
+  readonly tokenExchangeIssuer: string;
+  readonly jwksUrl: string;
+  readonly accessLogGroup: logs.LogGroup;
+  readonly waf?: FhirgateWaf;
+  private readonly authorizerCacheTtl: Duration;
+
+  constructor(scope: Construct, id: string, props: FhirgateApiProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.stageName = props.stageName ?? 'prod';
+    this.authorizerCacheTtl = Duration.seconds(props.authorizerCacheTtlSeconds);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logKey,
+    });
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+
+    this.restApi = new apigw.RestApi(this, 'RestApi', {
+      description: 'fhirgate: patient-scoped FHIR API',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // Execution logging needs the account-level API Gateway → CloudWatch role; kept on delete
+      // because other APIs in the account rely on the same account setting.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: this.stageName,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false, // never log request or response bodies (PHI)
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+        cachingEnabled: false,
+      },
+    });
+
+    this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+    this.fhirBaseUrl = `${this.baseUrl}/fhir`;
+    this.smartConfigurationUrl = `${this.fhirBaseUrl}/.well-known/smart-configuration`;
+    this.tokenExchangeIssuer = `${this.baseUrl}/auth`;
+    this.tokenExchangeUrl = `${this.baseUrl}/auth/token`;
+    this.jwksUrl = `${this.baseUrl}/auth/jwks.json`;
+
+    this.addGatewayResponses();
+
+    if (props.waf) {
+      this.waf = new FhirgateWaf(this, 'Waf', { stageArn: this.restApi.deploymentStage.stageArn, logKey: props.logKey, logRetention: props.logRetention });
+    } else {
+      Validations.of(this.restApi).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason: 'AWS WAF in front of the fhirgate API stage is opt-in (-c waf=true) for its cost; without it the stage throttling and the token authorizer still stand before every FHIR request',
+      });
+    }
+
+    Validations.of(this.restApi).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason: 'The fhirgate FHIR proxy validates every request itself (a FHIR parser that refuses anything it does not understand with a 400 OperationOutcome); API Gateway models cannot express FHIR resources, and the token shape is checked by the authorizer identity validation regex',
+    });
+    Validations.of(this.restApi.deploymentStage).acknowledge(
+      {
+        id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+        reason: 'Response caching is off on purpose on the fhirgate API stage: every FHIR response is specific to the caller and holds PHI, so no response may be served from a cache to anyone',
+      },
+      {
+        id: 'HIPAA.Security-APIGWSSLEnabled',
+        reason: 'A stage client certificate authenticates API Gateway to HTTP backends; every fhirgate API integration is a Lambda proxy invoked through IAM, so there is no HTTP backend to present it to',
+      },
+    );
+    const cloudWatchRole = this.restApi.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: 'The account-level API Gateway logging role uses AmazonAPIGatewayPushToCloudWatchLogs, the AWS managed policy API Gateway documents for writing the fhirgate API execution and access logs',
+      });
+    }
+  }
+
+  /**
+   * `/fhir` and `/fhir/{proxy+}` (ANY) behind the TOKEN authorizer, and the two public discovery
+   * routes, all to the proxy function.
+   */
+  addFhirRoutes(proxy: lambda.IFunction, authorizerFunction: lambda.IFunction): apigw.TokenAuthorizer {
+    const authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
+      handler: authorizerFunction,
+      authorizerName: 'fhirgate-token',
+      identitySource: apigw.IdentitySource.header('Authorization'),
+      validationRegex: BEARER_TOKEN_PATTERN,
+      // Cached per token for every method and path of the API. That is safe only because the
+      // authorizer's policy never depends on the path or method (it allows the whole FHIR route
+      // tree of the stage); per-resource decisions are the proxy's, made on every request.
+      resultsCacheTtl: this.authorizerCacheTtl,
+    });
+    const integration = new apigw.LambdaIntegration(proxy, { allowTestInvoke: false });
+    const protectedOptions: apigw.MethodOptions = { authorizer, authorizationType: apigw.AuthorizationType.CUSTOM };
+    const publicOptions: apigw.MethodOptions = { authorizationType: apigw.AuthorizationType.NONE };
+
+    const fhir = this.restApi.root.addResource('fhir');
+    // The base itself: batch/transaction Bundles, system-level search (`GET /fhir?_type=…`).
+    fhir.addMethod('ANY', integration, protectedOptions);
+    fhir.addResource('{proxy+}').addMethod('ANY', integration, protectedOptions);
+    const discovery = [
+      fhir.addResource('metadata').addMethod('GET', integration, publicOptions),
+      fhir.addResource('.well-known').addResource('smart-configuration').addMethod('GET', integration, publicOptions),
+    ];
+    for (const method of discovery) {
+      Validations.of(method).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: 'FHIR discovery (CapabilityStatement at /fhir/metadata, SMART configuration at /fhir/.well-known/smart-configuration) must be readable without a token: clients learn from it where to get one',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason: 'FHIR discovery (metadata, SMART configuration) is public by specification, so no Cognito or other authorizer stands in front of it; it returns no patient data',
+        },
+      );
+    }
+    for (const resource of [fhir, fhir.getResource('{proxy+}')!]) {
+      Validations.of(resource).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason: 'FHIR routes use the fhirgate Lambda TOKEN authorizer, which verifies the Cognito tokens (signature, issuer, client, token_use) and also classifies the principal and resolves its patient links, which a Cognito user pool authorizer cannot do',
+      });
+    }
+    return authorizer;
+  }
+
+  /** `POST /auth/token` and `GET /auth/jwks.json` to the token service, without an authorizer. */
+  addTokenRoutes(tokenService: lambda.IFunction): void {
+    const integration = new apigw.LambdaIntegration(tokenService, { allowTestInvoke: false });
+    const auth = this.restApi.root.addResource('auth');
+    const methods = [
+      auth.addResource('token').addMethod('POST', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+      auth.addResource('jwks.json').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+    ];
+    for (const method of methods) {
+      Validations.of(method).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: 'The RFC 8693 token endpoint authenticates its callers from the form itself (the actor token and the subject token are both verified Cognito tokens), and the JWKS of exchanged tokens is public by design',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason: 'The fhirgate token exchange verifies both Cognito tokens in the request body itself (RFC 8693 §2.1), which a Cognito authorizer reading one header cannot; the JWKS route serves public keys only',
+        },
+      );
+    }
+  }
+
+  /** API Gateway's own errors as FHIR OperationOutcomes, like every error the proxy answers. */
+  private addGatewayResponses(): void {
+    const headers = { 'Content-Type': "'application/fhir+json'", 'Cache-Control': "'no-store'" };
+    const body = (code: string, text: string, coding?: string) =>
+      JSON.stringify({
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code, details: { text, ...(coding ? { coding: [{ system: FHIRGATE_ERROR_SYSTEM, code: coding }] } : {}) } }],
+      }).replace(`"${ERROR_MESSAGE}"`, ERROR_MESSAGE); // messageString is already a quoted JSON string
+    const respond = (id: string, type: apigw.ResponseType, statusCode: string | undefined, template: string, extraHeaders: Record<string, string> = {}) =>
+      this.restApi.addGatewayResponse(id, {
+        type,
+        statusCode,
+        responseHeaders: { ...headers, ...extraHeaders },
+        templates: { 'application/json': template },
+      });
+
+    // No token, a malformed header, or the authorizer said "Unauthorized" (RFC 6750 §3).
+    respond('Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', body('login', 'Unauthorized', 'ERR_TOKEN_INVALID'), {
+      'WWW-Authenticate': "'Bearer'",
+    });
+    // The authorizer's Deny policy: its context carries the reason (as the local gateway shows it).
+    respond('AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403', body('forbidden', '$context.authorizer.reason', 'ERR_FORBIDDEN'));
+    // A route that does not exist (API Gateway says 403 "Missing Authentication Token").
+    respond('NoSuchRoute', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', body('not-found', 'no such route', 'ERR_NOT_FOUND'));
+    // Everything else API Gateway refuses (throttling, payload too large, …): its own message.
+    respond('Default4xx', apigw.ResponseType.DEFAULT_4XX, undefined, body('processing', ERROR_MESSAGE));
+    // The authorizer or the integration failed: fail closed, never a partial answer.
+    respond('Default5xx', apigw.ResponseType.DEFAULT_5XX, undefined, body('transient', ERROR_MESSAGE, 'ERR_DEPENDENCY_FAILED'));
+  }
+}
+
+/** API Gateway's error message as a JSON string literal (quotes and escaping included). */
+const ERROR_MESSAGE = '$context.error.messageString';
+
+/**
+ * Access log record: who (principal id = Cognito sub or client id), what route (the resource
+ * template, not the path, so no patient ids or search values), outcome and timings.
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  principalId: '$context.authorizer.principalId',
+  authorizerStatus: '$context.authorizer.status',
+  authorizerLatency: '$context.authorizer.latency',
+  errorType: '$context.error.responseType',
+  wafStatus: '$context.waf.status',
+  xrayTraceId: '$context.xrayTraceId',
+};

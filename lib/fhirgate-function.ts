@@ -1,0 +1,148 @@
+/**
+ * The one Lambda shape every fhirgate function has: Node.js 22 on arm64, an esbuild-minified
+ * bundle (local esbuild, never Docker) with the AWS SDK v3 (and its Smithy packages) left to the
+ * runtime, X-Ray tracing, its own encrypted log group with a retention, and a role whose only
+ * permissions are the statements this construct is given.
+ *
+ * Permissions: the role carries ONE customer-managed policy (no inline policies — HIPAA
+ * "IAMNoInlinePolicy" — and no AWS managed policy such as AWSLambdaBasicExecutionRole, which
+ * grants logs on `*`). The function sees the role through `withoutPolicyUpdates()`, so CDK
+ * helpers that would quietly add an inline DefaultPolicy (`table.grantReadData(fn)`, the
+ * X-Ray statement of `tracing`) have no effect: every permission goes through `allow()`, and the
+ * CDK tests list them.
+ */
+import { join } from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** Repository root: the entry paths and the lock file are resolved from here. */
+export const PROJECT_ROOT = join(__dirname, '..');
+
+export interface FhirgateFunctionProps {
+  /** Handler module, relative to the repository root (`functions/authorizer/index.ts`). */
+  readonly entry: string;
+  /** What the function is for, in a few words (description, and named in nag acknowledgements). */
+  readonly purpose: string;
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** Key that encrypts the log group (CloudWatch Logs must be allowed to use it). */
+  readonly logKey: kms.IKey;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency; also the function's ceiling.
+   * @default - none: the function shares the account pool, bounded by API Gateway throttling
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Ship source maps (`NODE_OPTIONS=--enable-source-maps`): readable stack traces, bigger bundle
+   * and slower cold start.
+   * @default false
+   */
+  readonly sourceMap?: boolean;
+}
+
+/** Node.js 22 on arm64, bundled by local esbuild, traced, logging to its own encrypted log group. */
+export class FhirgateFunction extends nodejs.NodejsFunction {
+  /** The function's execution role (its only permissions are in `policy`). */
+  readonly executionRole: iam.Role;
+  /** The one customer-managed policy attached to `executionRole`. */
+  readonly policy: iam.ManagedPolicy;
+  /** Its own log group (encrypted, with retention). */
+  readonly functionLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FhirgateFunctionProps) {
+    // Siblings, not children: they must exist before super() and the function needs them.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logKey,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `fhirgate ${props.purpose}`,
+    });
+    const policy = new iam.ManagedPolicy(scope, `${id}Policy`, {
+      description: `fhirgate ${props.purpose}: the function's only permissions`,
+      roles: [role],
+      statements: [
+        // Its own log group only (the log group ARN already ends in ":*", covering its streams).
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+        // X-Ray has no resource-level permissions: AWS requires "*" here (acknowledged below).
+        new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }),
+      ],
+    });
+
+    super(scope, id, {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: `fhirgate ${props.purpose}`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role: role.withoutPolicyUpdates(),
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      environment: {
+        ...props.environment,
+        ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+      },
+      bundling: {
+        forceDockerBundling: false, // local esbuild (a devDependency): synth works offline, without Docker
+        minify: true,
+        sourceMap: props.sourceMap ?? false,
+        target: 'node22',
+        format: nodejs.OutputFormat.CJS,
+        // The nodejs22.x runtime ships the AWS SDK v3 and its Smithy packages (CDK's own
+        // "sdkV3ExcludeSmithyPackages" default); bundling them again only adds weight (the
+        // proxy's SigV4 signer pulls in @smithy/core: 130 KB of the 250 KB it would weigh).
+        externalModules: ['@aws-sdk/*', '@smithy/*'],
+      },
+    });
+    this.executionRole = role;
+    this.policy = policy;
+    this.functionLogGroup = logGroup;
+
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `X-Ray tracing of the fhirgate ${props.purpose}: xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so AWS requires Resource "*"; every other statement names one ARN`,
+    });
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason: `The fhirgate ${props.purpose} is pinned to nodejs22.x on purpose: the same handler code is tested on Node 20/22 locally, and a runtime bump is a deliberate, tested change`,
+      },
+      {
+        id: 'HIPAA.Security-LambdaDLQ',
+        reason: `The fhirgate ${props.purpose} is only invoked synchronously by API Gateway; a dead-letter queue applies to asynchronous invocations, and a failed call is returned to the client (fail closed)`,
+      },
+      {
+        id: 'HIPAA.Security-LambdaInsideVPC',
+        reason: `The fhirgate ${props.purpose} calls only public HTTPS endpoints (Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL) and needs no private network; a VPC would add NAT cost and cold-start latency without reducing exposure`,
+      },
+    );
+    if (props.reservedConcurrency === undefined) {
+      Validations.of(this).acknowledge({
+        id: 'HIPAA.Security-LambdaConcurrency',
+        reason: `Reserved concurrency for the fhirgate ${props.purpose} is opt-in (props.reservedConcurrency): new accounts have a concurrency quota of 10, where reserving fails the deploy; API Gateway stage throttling bounds the load instead`,
+      });
+    }
+  }
+
+  /** Add statements to the function's managed policy (the only way it gains permissions). */
+  allow(...statements: iam.PolicyStatement[]): void {
+    this.policy.addStatements(...statements);
+  }
+}

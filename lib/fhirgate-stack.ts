@@ -1,0 +1,193 @@
+/**
+ * The fhirgate stack: wires one construct per runtime piece.
+ *
+ *   identity (Cognito) ─┐
+ *   links table ────────┼─▶ authorizer λ ─┐
+ *   FHIR backend ───────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
+ *                       └─▶ token service λ┘
+ *
+ * Props are validated before anything is created; a mistake is a TypeError that names the prop.
+ */
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { parseScope } from '../functions/core/scopes';
+import { FhirgateApi } from './api';
+import { FhirgateAuthorizer, TrustConfig } from './authorizer';
+import { FhirBackend } from './fhir-backend';
+import { FhirProxy } from './fhir-proxy';
+import { DELEGATION_SCOPE, FhirgateIdentity, FhirgateIdentityProps, MachineClient } from './identity';
+import { LinksTable } from './links-table';
+import { LogEncryptionKey } from './log-encryption';
+import { FhirgateSettings, ResolvedSettings, resolveSettings } from './settings';
+import { TokenService } from './token-service';
+
+export interface FhirgateStackProps extends StackProps {
+  /**
+   * What the stack and the local stack share: scopes, caches, token lifetime, backend.
+   * @default {} (every FhirgateSettings default)
+   */
+  readonly settings?: FhirgateSettings;
+  /**
+   * Cognito options (MFA, sign-up, feature plan, domain, callback URLs, machine clients).
+   * @default {} (see FhirgateIdentityProps)
+   */
+  readonly identity?: Omit<FhirgateIdentityProps, 'authz' | 'removalPolicy'>;
+  /**
+   * AWS WAF in front of the API stage.
+   * @default false
+   */
+  readonly waf?: boolean;
+  /** @default { rateLimit: 100, burstLimit: 200 } */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** API Gateway stage name. @default 'prod' */
+  readonly stageName?: string;
+  /** Retention of every log group (Lambda, API access logs, WAF). @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Reserved concurrency per function.
+   * @default {} (none: the functions share the account pool, bounded by stage throttling)
+   */
+  readonly reservedConcurrency?: { readonly authorizer?: number; readonly proxy?: number; readonly tokenService?: number };
+  /** Ship source maps with the bundles (readable stack traces, bigger bundles). @default false */
+  readonly sourceMaps?: boolean;
+  /** Previous token-signing key ARNs still published in the JWKS during a rotation. @default [] */
+  readonly retiringSigningKeyArns?: readonly string[];
+}
+
+export class FhirgateStack extends Stack {
+  readonly settings: ResolvedSettings;
+  readonly identity: FhirgateIdentity;
+  readonly links: LinksTable;
+  readonly backend: FhirBackend;
+  readonly api: FhirgateApi;
+  readonly authorizer: FhirgateAuthorizer;
+  readonly proxy: FhirProxy;
+  readonly tokenService: TokenService;
+
+  constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
+    const settings = validateStackProps(props); // before anything is created
+    super(scope, id, props);
+    this.settings = settings;
+    const { authz } = settings;
+    const common = { logRetention: props.logRetention, sourceMap: props.sourceMaps ?? false };
+    const logKey = new LogEncryptionKey(this, 'LogKey').key;
+
+    this.identity = new FhirgateIdentity(this, 'Identity', { authz, ...props.identity });
+    this.links = new LinksTable(this, 'Links');
+    this.backend = new FhirBackend(this, 'FhirBackend', { backend: settings.backend });
+    this.api = new FhirgateApi(this, 'Api', {
+      stageName: props.stageName,
+      authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
+      logKey,
+      logRetention: props.logRetention,
+      throttle: props.throttle,
+      waf: props.waf ?? false,
+    });
+
+    const trust: TrustConfig = {
+      issuers: [
+        { kind: 'cognito', userPoolId: this.identity.userPool.userPoolId },
+        { kind: 'fhirgate-exchange', issuer: this.api.tokenExchangeIssuer, jwksUri: this.api.jwksUrl, audience: this.api.fhirBaseUrl },
+      ],
+      userClientIds: [this.identity.webClient.userPoolClientId],
+      machineClientIds: this.identity.machineClients.map((c: cognito.UserPoolClient) => c.userPoolClientId),
+      links: this.links,
+      linkCacheTtlSeconds: settings.linkCacheTtlSeconds,
+      authz,
+    };
+    const concurrency = props.reservedConcurrency ?? {};
+    this.authorizer = new FhirgateAuthorizer(this, 'Authorizer', { trust, logKey, ...common, reservedConcurrency: concurrency.authorizer });
+    this.proxy = new FhirProxy(this, 'FhirProxy', {
+      backend: this.backend,
+      authz,
+      discovery: {
+        issuer: this.identity.issuer,
+        authorizationEndpoint: `${this.identity.baseUrl}/oauth2/authorize`,
+        tokenEndpoint: `${this.identity.baseUrl}/oauth2/token`,
+        jwksUri: `${this.identity.issuer}/.well-known/jwks.json`,
+        tokenExchangeEndpoint: this.api.tokenExchangeUrl,
+        scopesSupported: ['openid', 'profile', 'email', ...this.identity.scopes],
+      },
+      logKey,
+      ...common,
+      reservedConcurrency: concurrency.proxy,
+    });
+    this.tokenService = new TokenService(this, 'TokenService', {
+      trust,
+      issuer: this.api.tokenExchangeIssuer,
+      audience: this.api.fhirBaseUrl,
+      delegationScope: DELEGATION_SCOPE,
+      lifetimeSeconds: settings.exchangedTokenLifetimeSeconds,
+      retiringSigningKeyArns: props.retiringSigningKeyArns,
+      logKey,
+      ...common,
+      reservedConcurrency: concurrency.tokenService,
+    });
+    this.api.addFhirRoutes(this.proxy.function, this.authorizer.function);
+    this.api.addTokenRoutes(this.tokenService.function);
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('FhirBaseUrl', this.api.fhirBaseUrl, 'Public FHIR base URL (behind the authorizer and the PEP)');
+    output('SmartConfigurationUrl', this.api.smartConfigurationUrl, 'SMART App Launch discovery document');
+    output('UserPoolId', this.identity.userPool.userPoolId, 'Cognito user pool');
+    output('WebClientId', this.identity.webClient.userPoolClientId, 'Public client for frontends (authorization code + PKCE)');
+    output('ApiServerClientId', this.identity.apiServerClient.userPoolClientId, 'Confidential client_credentials client of the API server');
+    output('CognitoTokenUrl', `${this.identity.baseUrl}/oauth2/token`, 'Cognito OAuth 2.0 token endpoint');
+    output('TokenExchangeUrl', this.api.tokenExchangeUrl, 'RFC 8693 token exchange endpoint');
+    output('JwksUrl', this.api.jwksUrl, 'Public keys of exchanged tokens');
+    output('LinksTableName', this.links.table.tableName, 'DynamoDB links table (user → patients)');
+    if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
+  }
+}
+
+/** Check every prop before the stack creates anything; TypeError naming the prop. */
+export function validateStackProps(props: FhirgateStackProps): ResolvedSettings {
+  const fail = (message: string): never => {
+    throw new TypeError(`fhirgate stack: ${message}`);
+  };
+  const settings = resolveSettings(props.settings);
+  const identity = props.identity ?? {};
+  if (identity.mfa !== undefined && identity.mfa !== 'optional' && identity.mfa !== 'required') fail(`identity.mfa must be 'optional' or 'required'`);
+  const prefix = identity.domainPrefix;
+  if (prefix !== undefined && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix) || /aws|amazon|cognito/.test(prefix))) {
+    fail(`identity.domainPrefix ${JSON.stringify(prefix)} must be lower-case letters, digits and dashes, and contain no "aws", "amazon" or "cognito"`);
+  }
+  for (const [name, urls] of [['callbackUrls', identity.callbackUrls], ['logoutUrls', identity.logoutUrls]] as const) {
+    for (const url of urls ?? []) if (!isRedirectUrl(url)) fail(`identity.${name}: ${JSON.stringify(url)} must be https (or http://localhost)`);
+  }
+  const clients: MachineClient[] = [{ name: 'api-server', scopes: identity.apiServerScopes ?? [] }, ...(identity.machineClients ?? [])];
+  const names = new Set<string>();
+  for (const c of clients) {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(c.name)) fail(`machine client name ${JSON.stringify(c.name)} must be 1-64 letters, digits or dashes`);
+    if (names.has(c.name)) fail(`machine client ${JSON.stringify(c.name)} is defined twice`);
+    names.add(c.name);
+    for (const scope of c.scopes) {
+      const parsed = parseScope(scope);
+      const system = parsed.ok && parsed.kind === 'resource' && parsed.scope.context === 'system';
+      if (!system && scope !== DELEGATION_SCOPE) fail(`machine client ${c.name}: scope ${JSON.stringify(scope)} must be a system/ SMART scope or ${DELEGATION_SCOPE}`);
+    }
+  }
+  if (props.waf !== undefined && typeof props.waf !== 'boolean') fail('waf must be a boolean');
+  if (props.throttle && !(props.throttle.rateLimit > 0 && Number.isInteger(props.throttle.burstLimit) && props.throttle.burstLimit > 0)) {
+    fail('throttle needs a positive rateLimit and a positive integer burstLimit');
+  }
+  if (props.stageName !== undefined && !/^[A-Za-z0-9_]{1,128}$/.test(props.stageName)) fail('stageName must be letters, digits or underscores');
+  for (const [name, value] of Object.entries(props.reservedConcurrency ?? {})) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`reservedConcurrency.${name} must be a positive integer`);
+  }
+  for (const arn of props.retiringSigningKeyArns ?? []) {
+    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) fail(`retiringSigningKeyArns: ${JSON.stringify(arn)} is not a KMS key ARN`);
+  }
+  return settings;
+}
+
+function isRedirectUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && url.hostname === 'localhost');
+  } catch {
+    return false;
+  }
+}

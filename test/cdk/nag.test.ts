@@ -1,0 +1,85 @@
+/**
+ * cdk-nag v3 (AwsSolutionsChecks and HIPAASecurityChecks, registered as CDK validation plugins
+ * by lib/fhirgate-app.ts) over the default stack: no finding is left unacknowledged, and every
+ * acknowledgement says why for this resource. Synthesized once, without bundling (the nag rules
+ * read resource properties, not code).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { acknowledgements, nagViolations, Synthesized, synthesize } from './synth';
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthesize();
+});
+
+/** What each part of the stack is for: an acknowledgement under it must say so. */
+const PURPOSE: readonly [RegExp, RegExp][] = [
+  [/\/Identity\//, /user pool/i],
+  [/\/Links\//, /links table/i],
+  [/\/Api\//, /fhirgate API|FHIR discovery|FHIR routes|token endpoint|token exchange|fhirgate FHIR proxy/i],
+  [/\/Authorizer\//, /token authorizer/i],
+  [/\/FhirProxy\//, /FHIR proxy/i],
+  [/\/TokenService\//, /token exchange/i],
+];
+
+test('synthesis ran both packs and wrote an empty validation report (nothing unacknowledged)', () => {
+  const reportFile = join(s.outdir, 'validation-report.json');
+  if (existsSync(reportFile)) {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { pluginReports: { summary?: { status?: string }; violations?: unknown[] }[] };
+    for (const plugin of report.pluginReports) expect(plugin.violations ?? []).toEqual([]);
+  }
+});
+
+test('AwsSolutions and HIPAA Security: zero unacknowledged errors and zero unacknowledged warnings', () => {
+  expect(nagViolations(s.app)).toEqual([]);
+});
+
+test('no stale acknowledgement: without them the packs report exactly the acknowledged rules, on those resources', () => {
+  const raw = nagViolations(s.app, { ignoreAcknowledgements: true });
+  expect(raw.length).toBeGreaterThan(0);
+  const found = new Set(raw.flatMap((v) => v.paths.map((path) => `${v.rule} ${path}`)));
+  for (const ack of acknowledgements(s.app)) {
+    const hit = [...found].some((f) => f.startsWith(`${ack.rule} ${ack.path}`));
+    expect({ ack: `${ack.rule} at ${ack.path}`, hit }).toEqual({ ack: `${ack.rule} at ${ack.path}`, hit: true });
+  }
+  const acked = new Set(acknowledgements(s.app).map((a) => a.rule));
+  for (const v of raw) expect(acked).toContain(v.rule);
+});
+
+test('every acknowledgement has a reason of substance that names what the resource is for', () => {
+  const acks = acknowledgements(s.app);
+  expect(acks.length).toBeGreaterThan(10);
+  for (const ack of acks) {
+    const where = `${ack.rule} at ${ack.path}`;
+    expect({ where, long: ack.reason.length >= 30 }).toEqual({ where, long: true });
+    expect({ where, generic: /^(n\/a|false positive|not needed|suppressed|ok)\b/i.test(ack.reason) }).toEqual({ where, generic: false });
+    const purpose = PURPOSE.find(([path]) => path.test(`${ack.path}/`));
+    expect({ where, known: purpose !== undefined }).toEqual({ where, known: true });
+    expect({ where, reason: ack.reason, namesPurpose: purpose![1].test(ack.reason) }).toMatchObject({ namesPurpose: true });
+  }
+});
+
+test('acknowledgements sit on the resource they concern, never on the stack or the app', () => {
+  for (const ack of acknowledgements(s.app)) expect(ack.path.split('/').length).toBeGreaterThan(2);
+});
+
+test('the list of acknowledged rules (review any change to it)', () => {
+  const rules = [...new Set(acknowledgements(s.app).map((a) => a.rule))].sort();
+  expect(rules).toEqual([
+    'AwsSolutions-APIG2',
+    'AwsSolutions-APIG3',
+    'AwsSolutions-APIG4',
+    'AwsSolutions-COG2',
+    'AwsSolutions-COG4',
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    'AwsSolutions-IAM5[Resource::*]',
+    'AwsSolutions-L1',
+    'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+    'HIPAA.Security-APIGWSSLEnabled',
+    'HIPAA.Security-DynamoDBInBackupPlan',
+    'HIPAA.Security-LambdaConcurrency',
+    'HIPAA.Security-LambdaDLQ',
+    'HIPAA.Security-LambdaInsideVPC',
+  ]);
+});

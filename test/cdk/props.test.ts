@@ -1,0 +1,151 @@
+/**
+ * Props are validated before the stack creates anything, with errors that name the prop; CDK
+ * context (`-c key=value`) is read into those props. No synthesis here.
+ */
+import { App } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
+import { CONTEXT_KEYS, configFromContext } from '../../lib/context';
+import { FhirgateStack, FhirgateStackProps, validateStackProps } from '../../lib/fhirgate-stack';
+import { poolScopes, splitScope } from '../../lib/identity';
+import { DEFAULT_FHIRGATE_SETTINGS, resolveSettings } from '../../lib/settings';
+
+describe('validateStackProps', () => {
+  test('defaults: HealthLake, 300 s authorizer cache, 60 s link cache, 300 s exchanged tokens, DEFAULT_SETTINGS', () => {
+    expect(validateStackProps({})).toEqual(DEFAULT_FHIRGATE_SETTINGS);
+    expect(DEFAULT_FHIRGATE_SETTINGS).toMatchObject({ authorizerCacheTtlSeconds: 300, linkCacheTtlSeconds: 60, exchangedTokenLifetimeSeconds: 300, backend: { kind: 'healthlake' } });
+    expect(DEFAULT_FHIRGATE_SETTINGS.authz).toBe(DEFAULT_SETTINGS);
+  });
+
+  test.each<[string, FhirgateStackProps, RegExp]>([
+    ['authorizer cache beyond API Gateway\'s 3600 s', { settings: { authorizerCacheTtlSeconds: 7200 } }, /authorizerCacheTtlSeconds must be an integer 0..3600/],
+    ['negative link cache', { settings: { linkCacheTtlSeconds: -1 } }, /linkCacheTtlSeconds/],
+    ['exchanged tokens beyond 5 minutes (DESIGN.md)', { settings: { exchangedTokenLifetimeSeconds: 600 } }, /exchangedTokenLifetimeSeconds must be an integer 1..300/],
+    ['plain-http backend', { settings: { backend: { kind: 'url', url: 'http://fhir.example.org/r4' } } }, /backend.url must be https/],
+    ['backend with a query', { settings: { backend: { kind: 'url', url: 'https://fhir.example.org/r4?x=1' } } }, /query/],
+    ['backend that is no URL', { settings: { backend: { kind: 'url', url: 'fhir.example.org' } } }, /absolute URL/],
+    [
+      'a malformed SMART scope in a role',
+      { settings: { authz: { ...DEFAULT_SETTINGS, roles: { ...DEFAULT_SETTINGS.roles, patient: { ...DEFAULT_SETTINGS.roles.patient, defaultScopes: ['patient/*.xyz'] } } } } },
+      /authz: invalid fhirgate settings at roles.patient.defaultScopes/,
+    ],
+    ['an unknown MFA mode', { identity: { mfa: 'sometimes' as 'optional' } }, /identity.mfa/],
+    ['a domain prefix Cognito refuses', { identity: { domainPrefix: 'my-cognito-login' } }, /domainPrefix/],
+    ['an http callback that is not localhost', { identity: { callbackUrls: ['http://app.example.org/cb'] } }, /callbackUrls.*https/],
+    ['a machine client with a patient scope', { identity: { machineClients: [{ name: 'etl', scopes: ['patient/*.rs'] }] } }, /machine client etl: scope "patient\/\*\.rs" must be a system\/ SMART scope/],
+    ['a second api-server', { identity: { machineClients: [{ name: 'api-server', scopes: [] }] } }, /defined twice/],
+    ['a stage name with a dash', { stageName: 'my-stage' }, /stageName/],
+    ['zero reserved concurrency', { reservedConcurrency: { proxy: 0 } }, /reservedConcurrency.proxy/],
+    ['a retiring key that is an alias', { retiringSigningKeyArns: ['alias/old'] }, /retiringSigningKeyArns/],
+  ])('refuses %s', (_name, props, message) => {
+    expect(() => validateStackProps(props)).toThrow(message);
+    // …before creating anything: the stack constructor validates first.
+    const app = new App();
+    expect(() => new FhirgateStack(app, 'Invalid', props)).toThrow(TypeError);
+    expect(app.node.findAll().length).toBe(1);
+  });
+
+  test('resolveSettings normalises a URL backend (trailing slash)', () => {
+    expect(resolveSettings({ backend: { kind: 'url', url: 'https://fhir.example.org/r4/' } }).backend).toEqual({ kind: 'url', url: 'https://fhir.example.org/r4' });
+  });
+});
+
+describe('SMART scopes as Cognito custom scopes', () => {
+  test.each([
+    ['patient/*.rs', ['patient', '*.rs']],
+    ['user/Observation.cu', ['user', 'Observation.cu']],
+    ['launch/patient', ['launch', 'patient']],
+    ['fhirgate/delegate', ['fhirgate', 'delegate']],
+  ])('%s → resource server %j', (scope, expected) => {
+    expect(splitScope(scope)).toEqual(expected);
+  });
+
+  test.each(['openid', 'patient/Observation.rs?code=a b', 'other/x', '/x'])('refuses %j', (scope) => {
+    expect(() => splitScope(scope)).toThrow(TypeError);
+  });
+
+  test('the pool defines every scope the settings and the clients name', () => {
+    const scopes = poolScopes(DEFAULT_SETTINGS, [{ name: 'analytics', scopes: ['system/Observation.rs'] }]);
+    expect(scopes).toEqual(expect.arrayContaining(['patient/*.rs', 'user/Encounter.cu', 'system/*.cruds', 'system/Observation.rs', 'fhirgate/delegate', 'launch/patient']));
+    expect(new Set(scopes).size).toBe(scopes.length);
+  });
+});
+
+describe('configFromContext (-c key=value)', () => {
+  const from = (context: Record<string, unknown>, files: Record<string, string> = {}) =>
+    configFromContext((key) => context[key], (path) => {
+      if (!(path in files)) throw new Error('ENOENT');
+      return files[path]!;
+    });
+
+  test('no context: stack Fhirgate, HealthLake, every other default left to the stack', () => {
+    const { stackName, props } = from({});
+    expect(stackName).toBe('Fhirgate');
+    expect(props.settings?.backend).toEqual({ kind: 'healthlake', datastoreName: undefined });
+    expect(validateStackProps(props)).toEqual(DEFAULT_FHIRGATE_SETTINGS);
+  });
+
+  test('strings from the command line and JSON values from cdk.json both work', () => {
+    const { props } = from({
+      backendUrl: 'https://fhir.example.org/r4',
+      mfa: 'required',
+      selfSignUp: 'true',
+      featurePlan: 'essentials',
+      domainPrefix: 'acme-health',
+      callbackUrls: 'https://app.example.org/cb, http://localhost:5173/callback',
+      apiServerScopes: 'system/Patient.rs fhirgate/delegate',
+      waf: true,
+      authorizerCacheTtl: 60,
+      linkCacheTtl: '10',
+      exchangeTokenLifetime: '120',
+      logRetentionDays: '731',
+      throttleRate: '50',
+      sourceMaps: 'false',
+    });
+    expect(props).toMatchObject({
+      settings: { backend: { kind: 'url', url: 'https://fhir.example.org/r4' }, authorizerCacheTtlSeconds: 60, linkCacheTtlSeconds: 10, exchangedTokenLifetimeSeconds: 120 },
+      identity: {
+        mfa: 'required',
+        selfSignUp: true,
+        featurePlan: cognito.FeaturePlan.ESSENTIALS,
+        domainPrefix: 'acme-health',
+        callbackUrls: ['https://app.example.org/cb', 'http://localhost:5173/callback'],
+        apiServerScopes: ['system/Patient.rs', 'fhirgate/delegate'],
+      },
+      waf: true,
+      logRetention: 731,
+      throttle: { rateLimit: 50, burstLimit: 200 },
+      sourceMaps: false,
+    });
+    expect(() => validateStackProps(props)).not.toThrow();
+  });
+
+  test('settingsFile: roles and scopes from a JSON file, validated by the stack', () => {
+    const custom = { ...DEFAULT_SETTINGS, sharedResourceTypes: ['Organization'] };
+    const { props } = from({ settingsFile: 'authz.json' }, { 'authz.json': JSON.stringify(custom) });
+    expect(validateStackProps(props).authz.sharedResourceTypes).toEqual(['Organization']);
+    const broken = from({ settingsFile: 'bad.json' }, { 'bad.json': '{"roles":{}}' });
+    expect(() => validateStackProps(broken.props)).toThrow(/authz: invalid fhirgate settings at roles.patient/);
+  });
+
+  test.each<[Record<string, unknown>, RegExp]>([
+    [{ waf: 'yes' }, /context waf: must be true or false/],
+    [{ mfa: 'always' }, /context mfa: must be one of optional, required/],
+    [{ featurePlan: 'lite' }, /context featurePlan/],
+    [{ authorizerCacheTtl: '5m' }, /context authorizerCacheTtl: must be a whole number/],
+    [{ logRetentionDays: '42' }, /context logRetentionDays/],
+    [{ settingsFile: 'missing.json' }, /context settingsFile: cannot read JSON from missing.json/],
+    [{ backendUrl: 'https://x.example/r4', datastoreName: 'x' }, /context datastoreName/],
+  ])('refuses %j', (context, message) => {
+    expect(() => from(context)).toThrow(message);
+  });
+
+  test('every documented key is read', () => {
+    const seen = new Set<string>();
+    configFromContext((key) => {
+      seen.add(key);
+      return undefined;
+    });
+    expect([...seen].sort()).toEqual([...CONTEXT_KEYS].sort());
+  });
+});

@@ -1,0 +1,412 @@
+/**
+ * The production stack as `cdk deploy` would create it (HealthLake backend, WAF on), synthesized
+ * offline once — esbuild bundling included, cdk-nag AwsSolutions + HIPAA Security run as
+ * validation plugins — and checked property by property where security depends on it.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib';
+import { ENV } from '../../functions/authorizer/config';
+import { PROXY_ENV } from '../../functions/fhir-proxy/config';
+import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
+import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
+import { BEARER_TOKEN_PATTERN } from '../../lib/api';
+import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
+import { DELEGATION_SCOPE } from '../../lib/identity';
+import { resourcesOfType, Synthesized, synthesize } from './synth';
+
+let s: Synthesized;
+beforeAll(() => {
+  s = synthesize({ waf: 'true' }, { bundle: true });
+});
+
+const id = (element: unknown) => s.stack.getLogicalId(element as CfnElement);
+const fnId = (piece: 'authorizer' | 'proxy' | 'tokenService') => id(s.stack[piece].function.node.defaultChild);
+const fnProps = (piece: 'authorizer' | 'proxy' | 'tokenService') => s.template.toJSON().Resources[fnId(piece)].Properties;
+const getAttArn = (element: unknown) => ({ 'Fn::GetAtt': [id(element), 'Arn'] });
+
+/** A client's OAuth scopes as strings: custom scopes are `Fn::Join` of a resource server Ref (its identifier) and the name. */
+const scopesOf = (clientName: string): string[] => {
+  const resources = s.template.toJSON().Resources;
+  const client = resourcesOfType(s.template, 'AWS::Cognito::UserPoolClient').find(([, p]) => p.ClientName === clientName)![1];
+  return client.AllowedOAuthScopes.map((scope: unknown) => {
+    if (typeof scope === 'string') return scope;
+    const [sep, parts] = (scope as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    return parts.map((part) => (typeof part === 'string' ? part : resources[(part as { Ref: string }).Ref].Properties.Identifier)).join(sep);
+  });
+};
+
+describe('Cognito', () => {
+  test('user pool: strong passwords, optional TOTP MFA, invite-only, threat protection (PLUS), deletion protection', () => {
+    s.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      Policies: {
+        PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true },
+      },
+      MfaConfiguration: 'OPTIONAL',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+      DeletionProtection: 'ACTIVE',
+    });
+    s.template.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Retain' });
+  });
+
+  test('one group per role', () => {
+    for (const group of ['patient', 'guardian', 'practitioner']) s.template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: group });
+    s.template.resourceCountIs('AWS::Cognito::UserPoolGroup', 3);
+  });
+
+  test('resource servers named after the SMART contexts, so custom scopes read as SMART scopes', () => {
+    const servers = Object.fromEntries(
+      resourcesOfType(s.template, 'AWS::Cognito::UserPoolResourceServer').map(([, p]) => [p.Identifier, p.Scopes.map((x: { ScopeName: string }) => x.ScopeName)]),
+    );
+    expect(Object.keys(servers).sort()).toEqual(['fhirgate', 'launch', 'patient', 'system', 'user']);
+    expect(servers.patient).toEqual(expect.arrayContaining(['*.rs', '*.cruds']));
+    expect(servers.user).toEqual(expect.arrayContaining(['*.rs', 'Observation.cu', 'Condition.cu', 'Encounter.cu']));
+    expect(servers.system).toEqual(expect.arrayContaining(['*.rs', '*.cruds']));
+    expect(servers.launch).toEqual(['patient']);
+    // The delegation scope is the one the token exchange and the local stack use.
+    expect(DELEGATION_SCOPE).toBe(DEMO_DELEGATION_SCOPE);
+    expect(servers.fhirgate).toEqual(['delegate']);
+  });
+
+  test('managed-login domain (v2) with a branding style for the web client', () => {
+    s.template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { ManagedLoginVersion: 2, Domain: Match.anyValue() });
+    s.template.hasResourceProperties('AWS::Cognito::ManagedLoginBranding', { UseCognitoProvidedValues: true, ClientId: { Ref: id(s.stack.identity.webClient.node.defaultChild) } });
+  });
+
+  test('web client: public, authorization code only, SRP, SMART patient/user scopes, localhost callback by default', () => {
+    s.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ClientName: 'web',
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH']),
+      CallbackURLs: ['http://localhost:5173/callback'],
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+    expect(scopesOf('web')).toEqual(expect.arrayContaining(['openid', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'launch/patient']));
+    // Machine-only scopes are not offered to people.
+    expect(scopesOf('web').filter((x) => x.startsWith('system/') || x === DELEGATION_SCOPE)).toEqual([]);
+    const web = resourcesOfType(s.template, 'AWS::Cognito::UserPoolClient').find(([, p]) => p.ClientName === 'web')![1];
+    expect(web.ExplicitAuthFlows).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+  });
+
+  test('api-server client: confidential, client_credentials, system/ scopes and the delegation scope', () => {
+    s.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ClientName: 'api-server',
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+    });
+    expect(scopesOf('api-server')).toEqual(['system/*.rs', DELEGATION_SCOPE]);
+  });
+});
+
+describe('links table', () => {
+  test('partition key sub, on demand, point-in-time recovery, its own rotated KMS key, deletion protection', () => {
+    const table = s.stack.links;
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'sub', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'sub', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [id(table.key.node.defaultChild), 'Arn'] } },
+      DeletionProtectionEnabled: true,
+    });
+    expect(s.template.toJSON().Resources[id(table.key.node.defaultChild)].Properties).toMatchObject({ EnableKeyRotation: true });
+    s.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('Lambda functions', () => {
+  test.each(['authorizer', 'proxy', 'tokenService'] as const)('%s: nodejs22.x on arm64, X-Ray active, JSON logs to its own encrypted log group', (piece) => {
+    const props = fnProps(piece);
+    expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: id(s.stack[piece].function.functionLogGroup.node.defaultChild) } });
+    expect(props.Handler).toBe('index.handler');
+  });
+
+  test('every log group is KMS-encrypted and expires', () => {
+    const groups = resourcesOfType(s.template, 'AWS::Logs::LogGroup');
+    expect(groups.length).toBe(5); // 3 functions, API access logs, WAF logs
+    for (const [, p] of groups) expect(p).toMatchObject({ KmsKeyId: getAttArn(s.stack.node.findChild('LogKey').node.findChild('Key').node.defaultChild), RetentionInDays: 365 });
+  });
+
+  test('environment names come from the handlers\' config modules; no secret in any environment', () => {
+    const env = (piece: 'authorizer' | 'proxy' | 'tokenService') => Object.keys(fnProps(piece).Environment.Variables).sort();
+    expect(env('authorizer')).toEqual([ENV.issuers, ENV.linkCacheTtlSeconds, ENV.linksTable, ENV.machineClientIds, ENV.settings, ENV.userClientIds].sort());
+    expect(env('proxy')).toEqual(
+      [PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region].sort(),
+    );
+    expect(env('tokenService')).toEqual(
+      [
+        ENV.issuers,
+        ENV.linkCacheTtlSeconds,
+        ENV.linksTable,
+        ENV.machineClientIds,
+        ENV.settings,
+        ENV.userClientIds,
+        EXCHANGE_ENV.audience,
+        EXCHANGE_ENV.delegationScope,
+        EXCHANGE_ENV.issuer,
+        EXCHANGE_ENV.lifetimeSeconds,
+        EXCHANGE_ENV.signingKeyId,
+      ].sort(),
+    );
+    // The paging MAC key is a KMS key id, never key material (FHIRGATE_PAGING_KEY is for the local stack).
+    expect(env('proxy')).not.toContain(PROXY_ENV.pagingKey);
+    expect(fnProps('proxy').Environment.Variables[PROXY_ENV.pagingKmsKeyId]).toEqual({ 'Fn::GetAtt': [id(s.stack.proxy.pagingKey.node.defaultChild), 'Arn'] });
+  });
+
+  test('the authorizer trusts the pool and fhirgate\'s own exchange issuer; the exchange issues for the FHIR base', () => {
+    const issuers = JSON.stringify(fnProps('authorizer').Environment.Variables[ENV.issuers]);
+    expect(issuers).toContain('\\"kind\\":\\"cognito\\"');
+    expect(issuers).toContain('\\"kind\\":\\"fhirgate-exchange\\"');
+    expect(issuers).toContain('/prod/auth/jwks.json');
+    expect(JSON.stringify(fnProps('tokenService').Environment.Variables[EXCHANGE_ENV.audience])).toContain('/prod/fhir');
+    expect(fnProps('tokenService').Environment.Variables[EXCHANGE_ENV.lifetimeSeconds]).toBe('300');
+    expect(fnProps('authorizer').Environment.Variables[ENV.linkCacheTtlSeconds]).toBe('60');
+  });
+});
+
+describe('KMS keys', () => {
+  test('ES256 signing key for exchanged tokens and an HMAC key for paging links', () => {
+    s.template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    s.template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+  });
+
+  test('every symmetric key rotates', () => {
+    for (const [, p] of resourcesOfType(s.template, 'AWS::KMS::Key')) {
+      if (p.KeySpec === undefined || p.KeySpec === 'SYMMETRIC_DEFAULT') expect(p.EnableKeyRotation).toBe(true);
+    }
+  });
+});
+
+describe('IAM: least privilege', () => {
+  /** The only statements AWS makes us write with Resource "*": X-Ray has no resource-level permissions. */
+  const STAR_ALLOWED = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+  const statementsOf = (piece: 'authorizer' | 'proxy' | 'tokenService') =>
+    s.template.toJSON().Resources[id(s.stack[piece].function.policy.node.defaultChild)].Properties.PolicyDocument.Statement as {
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: unknown;
+    }[];
+  /** Actions of a statement, sorted (the minimizePolicies flag sorts and merges them). */
+  const actions = (st: { Action: string | string[] }) => [st.Action].flat().sort();
+  const sorted = (list: readonly string[]) => [...list].sort();
+
+  test('no inline policies anywhere; the only AWS managed policy is API Gateway\'s logging role', () => {
+    s.template.resourceCountIs('AWS::IAM::Policy', 0);
+    const roles = resourcesOfType(s.template, 'AWS::IAM::Role');
+    for (const [, role] of roles) expect(role.Policies).toBeUndefined();
+    const managed = roles.filter(([, role]) => role.ManagedPolicyArns !== undefined);
+    expect(managed).toHaveLength(1);
+    expect(JSON.stringify(managed[0]![1].ManagedPolicyArns)).toContain('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+    expect(managed[0]![1].AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('apigateway.amazonaws.com');
+  });
+
+  test('every statement names exactly one resource; "*" only for the allowed exceptions', () => {
+    for (const [, policy] of resourcesOfType(s.template, 'AWS::IAM::ManagedPolicy')) {
+      for (const st of policy.PolicyDocument.Statement) {
+        expect(Array.isArray(st.Resource)).toBe(false);
+        if (typeof st.Resource === 'string' && st.Resource.includes('*')) {
+          expect(st.Resource).toBe('*');
+          for (const a of actions(st)) expect(STAR_ALLOWED.has(a)).toBe(true);
+        }
+        for (const a of actions(st)) expect(a).not.toMatch(/\*/);
+      }
+    }
+  });
+
+  test('authorizer: its log group, X-Ray, GetItem on the links table, Decrypt on the table key through DynamoDB only', () => {
+    const st = statementsOf('authorizer');
+    expect(st.map(actions)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], sorted([...STAR_ALLOWED]), ['dynamodb:GetItem'], ['kms:Decrypt']]);
+    expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.links.table.node.defaultChild), 'Arn'] });
+    expect(st[3]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.links.key.node.defaultChild), 'Arn'] });
+    expect(JSON.stringify(st[3]!.Condition)).toContain('kms:ViaService');
+  });
+
+  test('proxy: paging MAC key, the FHIR actions on the one HealthLake data store, its key through HealthLake only', () => {
+    const st = statementsOf('proxy');
+    expect(st.map(actions)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      sorted([...STAR_ALLOWED]),
+      ['kms:GenerateMac', 'kms:VerifyMac'],
+      sorted(HEALTHLAKE_FHIR_ACTIONS),
+      sorted(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
+    ]);
+    expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.proxy.pagingKey.node.defaultChild), 'Arn'] });
+    expect(st[3]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.backend.datastore!), 'DatastoreArn'] });
+    expect(JSON.stringify(st[4]!.Condition)).toContain('healthlake.');
+  });
+
+  test('token exchange: Sign and GetPublicKey on the one signing key, links like the authorizer', () => {
+    const st = statementsOf('tokenService');
+    expect(st.map(actions)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      sorted([...STAR_ALLOWED]),
+      sorted(['kms:Sign', 'kms:GetPublicKey']),
+      ['dynamodb:GetItem'],
+      ['kms:Decrypt'],
+    ]);
+    expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.tokenService.signingKey.node.defaultChild), 'Arn'] });
+  });
+});
+
+describe('API Gateway', () => {
+  const methods = () =>
+    resourcesOfType(s.template, 'AWS::ApiGateway::Method').map(([, p]) => ({
+      verb: p.HttpMethod as string,
+      path: pathOf(p.ResourceId),
+      auth: p.AuthorizationType as string,
+      authorizer: p.AuthorizerId,
+      target: JSON.stringify(p.Integration?.Uri),
+    }));
+  /** The resource path of an AWS::ApiGateway::Resource by walking ParentId to the root. */
+  const pathOf = (ref: { Ref?: string }): string => {
+    const resources = s.template.toJSON().Resources;
+    const parts: string[] = [];
+    let current = ref?.Ref;
+    while (current && resources[current]?.Type === 'AWS::ApiGateway::Resource') {
+      parts.unshift(resources[current].Properties.PathPart);
+      current = resources[current].Properties.ParentId.Ref;
+    }
+    return `/${parts.join('/')}`;
+  };
+
+  test('TOKEN authorizer: Authorization header, bearer regex, 300 s cache', () => {
+    s.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      IdentityValidationExpression: BEARER_TOKEN_PATTERN,
+      AuthorizerResultTtlInSeconds: 300,
+      AuthorizerUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [fnId('authorizer'), 'Arn'] }])]) }),
+    });
+    expect(BEARER_TOKEN_PATTERN).toBe('^Bearer [-A-Za-z0-9._~+/]+=*$');
+  });
+
+  test('the authorizer guards every FHIR method, and nothing else', () => {
+    const authorizerId = { Ref: id(s.stack.api.node.findChild('TokenAuthorizer').node.defaultChild) };
+    const table = methods().map((m) => `${m.verb} ${m.path} ${m.auth}${m.authorizer ? ' authorizer' : ''}`).sort();
+    expect(table).toEqual([
+      'ANY /fhir CUSTOM authorizer',
+      'ANY /fhir/{proxy+} CUSTOM authorizer',
+      'GET /auth/jwks.json NONE',
+      'GET /fhir/.well-known/smart-configuration NONE',
+      'GET /fhir/metadata NONE',
+      'POST /auth/token NONE',
+    ]);
+    for (const m of methods()) if (m.auth === 'CUSTOM') expect(m.authorizer).toEqual(authorizerId);
+  });
+
+  test('FHIR routes go to the proxy, /auth routes to the token service', () => {
+    for (const m of methods()) {
+      const expected = m.path.startsWith('/fhir') ? fnId('proxy') : fnId('tokenService');
+      expect(m.target).toContain(expected);
+    }
+  });
+
+  test('stage: ERROR execution logs without data trace, JSON access logs without paths, X-Ray, throttling, no cache', () => {
+    s.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
+      ],
+    });
+    const stage = resourcesOfType(s.template, 'AWS::ApiGateway::Stage')[0]![1];
+    // The access log group's ARN (without ":*", as API Gateway wants it).
+    expect(JSON.stringify(stage.AccessLogSetting.DestinationArn)).toContain(id(s.stack.api.accessLogGroup.node.defaultChild));
+    const format = JSON.parse(stage.AccessLogSetting.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', resourcePath: '$context.resourcePath', principalId: '$context.authorizer.principalId' });
+    expect(stage.AccessLogSetting.Format).not.toMatch(/\$context\.path|querystring|\$input/);
+    expect(stage.CacheClusterEnabled).not.toBe(true);
+  });
+
+  test('API Gateway\'s own errors are FHIR OperationOutcomes; a Deny carries the authorizer\'s reason', () => {
+    const responses: Record<string, Record<string, any>> = Object.fromEntries(
+      resourcesOfType(s.template, 'AWS::ApiGateway::GatewayResponse').map(([, p]) => [p.ResponseType, p]),
+    );
+    expect(Object.keys(responses).sort()).toEqual(['ACCESS_DENIED', 'DEFAULT_4XX', 'DEFAULT_5XX', 'MISSING_AUTHENTICATION_TOKEN', 'UNAUTHORIZED']);
+    for (const r of Object.values(responses)) {
+      expect(r.ResponseParameters['gatewayresponse.header.Content-Type']).toBe("'application/fhir+json'");
+      const body = r.ResponseTemplates['application/json'] as string;
+      expect(body).toContain('"resourceType":"OperationOutcome"');
+      // Valid JSON once API Gateway substitutes its variables (messageString is a JSON string literal).
+      expect(() => JSON.parse(body.replace(/\$context\.error\.messageString/g, '"x"'))).not.toThrow();
+    }
+    expect(responses.ACCESS_DENIED.StatusCode).toBe('403');
+    expect(responses.ACCESS_DENIED.ResponseTemplates['application/json']).toContain('$context.authorizer.reason');
+    expect(responses.UNAUTHORIZED.StatusCode).toBe('401');
+    expect(responses.UNAUTHORIZED.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe("'Bearer'");
+  });
+
+  test('WAF (when enabled): managed rules and a rate limit on the stage, logs with tokens and queries redacted', () => {
+    s.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: Match.arrayWith([
+        Match.objectLike({ Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 3000 } }, Action: { Block: {} } }),
+        Match.objectLike({ Statement: { ManagedRuleGroupStatement: Match.objectLike({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' }) } }),
+      ]),
+    });
+    s.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', { ResourceArn: Match.anyValue() });
+    s.template.hasResourceProperties('AWS::WAFv2::LoggingConfiguration', {
+      RedactedFields: [{ SingleHeader: { Name: 'authorization' } }, { QueryString: {} }],
+    });
+  });
+});
+
+describe('HealthLake backend', () => {
+  test('an R4 data store with SigV4 (AWS_AUTH) and a customer-managed key, kept on delete', () => {
+    s.template.hasResourceProperties('AWS::HealthLake::FHIRDatastore', {
+      DatastoreTypeVersion: 'R4',
+      IdentityProviderConfiguration: { AuthorizationStrategy: 'AWS_AUTH' },
+      SseConfiguration: { KmsEncryptionConfig: { CmkType: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: { 'Fn::GetAtt': [id(s.stack.backend.key!.node.defaultChild), 'Arn'] } } },
+    });
+    s.template.hasResource('AWS::HealthLake::FHIRDatastore', { DeletionPolicy: 'Retain' });
+    expect(fnProps('proxy').Environment.Variables[PROXY_ENV.backendUrl]).toEqual({ 'Fn::GetAtt': [id(s.stack.backend.datastore!), 'DatastoreEndpoint'] });
+    expect(fnProps('proxy').Environment.Variables[PROXY_ENV.sigv4Region]).toEqual({ Ref: 'AWS::Region' });
+  });
+});
+
+test('outputs: every URL and id a client or operator needs', () => {
+  const outputs = Object.keys(s.template.toJSON().Outputs);
+  for (const name of [
+    'FhirBaseUrl',
+    'SmartConfigurationUrl',
+    'UserPoolId',
+    'WebClientId',
+    'ApiServerClientId',
+    'CognitoTokenUrl',
+    'TokenExchangeUrl',
+    'JwksUrl',
+    'LinksTableName',
+    'HealthLakeDatastoreId',
+  ]) {
+    expect(outputs).toContain(name);
+  }
+});
+
+test('bundles: minified, small, the AWS SDK left to the runtime', () => {
+  const limits = { authorizer: 60 * 1024, proxy: 200 * 1024, tokenService: 100 * 1024 };
+  const rows = (Object.keys(limits) as (keyof typeof limits)[]).map((piece) => {
+    const key = fnProps(piece).Code.S3Key as string;
+    const file = join(s.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.js');
+    return { function: piece, bytes: statSync(file).size, limit: limits[piece] };
+  });
+  console.log(
+    ['function       minified bytes   limit', ...rows.map((r) => `${r.function.padEnd(14)} ${String(r.bytes).padStart(14)}   ${r.limit}`)].join('\n'),
+  );
+  for (const r of rows) expect(r.bytes).toBeLessThanOrEqual(r.limit);
+});

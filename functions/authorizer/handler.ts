@@ -78,7 +78,8 @@ function refuse(err: unknown, event: APIGatewayTokenAuthorizerEvent, log: Logger
   });
   if (err instanceof AccessDeniedError) {
     // Deny carries its reason so a gateway response template can put it in the 403 body.
-    return fhirPolicy('Deny', 'denied', event.methodArn, { code: err.code, reason: err.message });
+    // API Gateway pastes the reason into a JSON gateway-response template unescaped: keep it JSON-safe.
+    return fhirPolicy('Deny', 'denied', event.methodArn, { code: err.code, reason: err.message.replace(/["\\]/g, "'") });
   }
   if (err instanceof TokenError) throw new Error('Unauthorized'); // the exact message API Gateway maps to 401
   // Dependency failure or a bug: fail the request (500), never allow.

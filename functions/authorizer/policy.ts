@@ -12,11 +12,14 @@ import type { AuthorizerContext } from '../core/principal-context';
 /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path…}` */
 const METHOD_ARN = /^(arn:[a-z-]+:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+)\/([^/]+)\/[A-Z*]+(\/.*)?$/;
 
-/** The resource pattern covering every FHIR route of the API/stage the method ARN belongs to. */
-export function fhirRoutesResource(methodArn: string): string {
+/**
+ * The resource patterns covering every FHIR route of the API/stage the method ARN belongs to:
+ * the FHIR base itself (`POST /fhir` carries batch/transaction Bundles) and everything below it.
+ */
+export function fhirRoutesResource(methodArn: string): string[] {
   const m = METHOD_ARN.exec(methodArn);
   if (!m) throw new TypeError(`not an execute-api method ARN: ${methodArn}`);
-  return `${m[1]}/${m[2]}/*/fhir/*`;
+  return [`${m[1]}/${m[2]}/*/fhir`, `${m[1]}/${m[2]}/*/fhir/*`];
 }
 
 /** An Allow or Deny policy over the FHIR routes, with the principal as context. */

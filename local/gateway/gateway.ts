@@ -82,8 +82,9 @@ export class GatewayEmulator {
       const result = await integration.handler(event);
       return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
     }
-    if (!req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
-    const proxyPath = req.path.slice('/fhir/'.length);
+    // Routes: ANY /fhir (the base: batch/transaction, system search) and ANY /fhir/{proxy+}.
+    if (req.path !== '/fhir' && !req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
+    const proxyPath = req.path === '/fhir' ? undefined : req.path.slice('/fhir/'.length);
     const methodArn = this.methodArn(req.method, req.path);
     // Preflights carry no token: OPTIONS goes to the proxy without the authorizer, as in the CDK API.
     const isPublic = req.method === 'OPTIONS' || PUBLIC_ROUTES.some((r) => r.method === req.method && r.path === req.path);
@@ -98,7 +99,9 @@ export class GatewayEmulator {
       context = decided.result.context as Record<string, unknown> | undefined;
       principalId = decided.result.principalId;
     }
-    const event = this.proxyEvent(req, proxyPath, stage, context, principalId);
+    // Explicit public routes arrive as their own resource with no proxy parameter, as in AWS.
+    const route = isPublic && req.method !== 'OPTIONS' ? req.path : proxyPath === undefined ? '/fhir' : '/fhir/{proxy+}';
+    const event = this.proxyEvent(req, route === '/fhir/{proxy+}' ? proxyPath : undefined, stage, context, principalId, route);
     const result = await this.options.proxy(event);
     return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
   }

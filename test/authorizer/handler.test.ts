@@ -104,7 +104,7 @@ describe('accepted tokens', () => {
     const a = await authorize(event(`Bearer ${token}`, ARN));
     const b = await authorize(event(`Bearer ${token}`, OTHER_ARN));
     expect(b).toEqual(a);
-    expect(a.policyDocument.Statement[0]).toMatchObject({ Resource: 'arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/fhir/*' });
+    expect(a.policyDocument.Statement[0]).toMatchObject({ Resource: ['arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/fhir', 'arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/fhir/*'] });
   });
 });
 
@@ -164,6 +164,7 @@ describe('valid tokens that may not use the API → Deny (403)', () => {
     const r = await authorize(event(`Bearer ${userToken('u-alice', { 'cognito:groups': ['practitioner'] })}`));
     expect(allowed(r)).toEqual(['Deny']);
     expect(r.context).toMatchObject({ code: 'ERR_ROLE_MISMATCH' });
+    expect(r.context!.reason).not.toMatch(/["\\]/); // pasted into a JSON gateway response by API Gateway
   });
 
   test('machine token with no system/ scope', async () => {

@@ -271,3 +271,17 @@ describe('headers and identity', () => {
     expect(meta.body.implementation.url).toBe('https://gateway.test/local/fhir');
   });
 });
+
+describe('the FHIR base route', () => {
+  test('POST /fhir (no trailing slash) with a batch is authorized by the same policy as /fhir/*', async () => {
+    const r = await stack.gateway.handle({
+      method: 'POST',
+      path: '/fhir',
+      query: [],
+      headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/pat-alice' } }] }),
+    });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).entry[0].resource.id).toBe('pat-alice');
+  });
+});

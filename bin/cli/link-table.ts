@@ -17,6 +17,7 @@ import {
 import { FhirgateError } from '../../functions/core/errors';
 import { LinkRecord, parseLinkRecord } from '../../functions/core/principal';
 import { CliError, failure, isUnreachable } from './errors';
+import { linkItemValues } from '../../functions/authorizer/link-store';
 
 type Item = Record<string, AttributeValue>;
 
@@ -153,23 +154,9 @@ function toItem(values: LinkValues): Item {
   };
 }
 
-/**
- * Plain values from an item, read the way the authorizer's DynamoLinkStore reads them (S, SS, L of
- * S; other attribute types are left out), then validated by the authorizer's parseLinkRecord.
- */
-function plain(item: Item): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    if (value.S !== undefined) out[key] = value.S;
-    else if (value.SS !== undefined) out[key] = value.SS;
-    else if (value.L !== undefined) out[key] = value.L.map((v) => v.S);
-  }
-  return out;
-}
-
 /** Validate with the authorizer's parseLinkRecord; a record it refuses is kept as read, with the reason. */
 function readLink(item: Item): ReadLink {
-  const values = plain(item);
+  const values = linkItemValues(item);
   try {
     return parseLinkRecord(values);
   } catch (err) {

@@ -29,12 +29,15 @@ export class DynamoLinkStore implements LinkStore {
       const code = name === 'TimeoutError' || name === 'RequestTimeout' ? 'ERR_DEPENDENCY_TIMEOUT' : 'ERR_DEPENDENCY_FAILED';
       throw new DependencyError(code, `link lookup failed (${name})`);
     }
-    return item ? parseLinkRecord(fromAttributes(item)) : undefined;
+    return item ? parseLinkRecord(linkItemValues(item)) : undefined;
   }
 }
 
-/** Plain values from the few attribute shapes a link item uses; anything else is left out. */
-function fromAttributes(item: Record<string, AttributeValue>): Record<string, unknown> {
+/**
+ * Plain values from the few attribute shapes a link item uses (S, SS, L of S); anything else is
+ * left out. The admin CLI reads items the same way, so it sees exactly what the authorizer sees.
+ */
+export function linkItemValues(item: Record<string, AttributeValue>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) {
     if (value.S !== undefined) out[key] = value.S;

@@ -9,6 +9,7 @@
  */
 import { PATIENT_COMPARTMENT } from './compartment-data';
 import { isFhirId, parseReference } from './reference';
+import { hasOwn, isRecord, ownValue } from './untrusted-json';
 
 interface Rule {
   /** Search parameter codes, in CompartmentDefinition order. */
@@ -131,17 +132,6 @@ function pushFlattened(out: unknown[], value: unknown): void {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
-}
-
-function ownValue(object: Record<string, unknown>, key: string): unknown {
-  return hasOwn(object, key) ? object[key] : undefined;
-}
 
 function isStringArray(value: ReadonlySet<string> | readonly string[]): value is readonly string[] {
   return Array.isArray(value);

@@ -17,6 +17,7 @@ import { Permission } from './scopes';
 import { matchesConstraints } from './search-param-match';
 import { AuthzSettings } from './settings';
 import { FHIR_TYPE } from './ids';
+import { isRecord, ownValue } from './untrusted-json';
 
 /** Why a resource is out of reach; `compartment` is reported as 404, `scope` as 403. */
 export type ResourceVerdict = { readonly ok: true } | { readonly ok: false; readonly gate: 'compartment' | 'scope'; readonly reason: string };
@@ -37,8 +38,8 @@ export function isUnconfined(principal: Principal): boolean {
 
 /** The type of an untrusted resource, or undefined when it has none we can trust. */
 export function resourceTypeOf(resource: unknown): string | undefined {
-  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) return undefined;
-  const type = Object.prototype.hasOwnProperty.call(resource, 'resourceType') ? (resource as { resourceType: unknown }).resourceType : undefined;
+  if (!isRecord(resource)) return undefined;
+  const type = ownValue(resource, 'resourceType');
   return typeof type === 'string' && FHIR_TYPE.test(type) ? type : undefined;
 }
 

@@ -22,6 +22,7 @@
 import { RESOURCE_TOKEN_PARAMS, TOKEN_SEARCH_PARAMS } from './search-param-data';
 import type { TokenElementType, TokenParams } from './search-param-data';
 import type { ScopeConstraint } from './scopes';
+import { hasOwn, isRecord, ownValue } from './untrusted-json';
 
 /** One place a param reads: path steps and the datatype there. */
 interface Place {
@@ -225,14 +226,3 @@ function codings(concept: Record<string, unknown>): Record<string, unknown>[] {
   return out.filter(isRecord);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
-}
-
-function ownValue(object: Record<string, unknown>, key: string): unknown {
-  return hasOwn(object, key) ? object[key] : undefined;
-}

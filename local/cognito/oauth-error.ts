@@ -1,23 +1,18 @@
-/** Token endpoint errors, RFC 6749 §5.2. */
+/**
+ * Token endpoint errors of the emulated Cognito client_credentials endpoint: fhirgate's OAuth
+ * error (RFC 6749 §5.2 codes and body), with Cognito's status rule for invalid_client.
+ */
+import { OAuthError as BaseOAuthError, OAuthErrorCode } from '../../functions/core/oauth-error';
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope';
+export type { OAuthErrorCode };
 
 /** A token request refused with an RFC 6749 §5.2 error code. */
-export class OAuthError extends Error {
-  readonly code: OAuthErrorCode;
+export class OAuthError extends BaseOAuthError {
   /** The client authenticated (or tried to) with the Authorization header. */
   readonly basic: boolean;
 
   constructor(code: OAuthErrorCode, description: string, options: { basic?: boolean } = {}) {
-    super(description);
-    this.name = 'OAuthError';
-    this.code = code;
+    super(code, description);
     this.basic = options.basic ?? false;
   }
 
@@ -25,12 +20,7 @@ export class OAuthError extends Error {
    * 400, except invalid_client after HTTP Basic: then 401 with a Basic challenge ("MUST respond
    * with an HTTP 401 (Unauthorized) status code and include the WWW-Authenticate response header").
    */
-  get status(): 400 | 401 {
+  override get status(): 400 | 401 {
     return this.code === 'invalid_client' && this.basic ? 401 : 400;
-  }
-
-  /** The JSON body: `{error, error_description}`. */
-  toJSON(): { error: OAuthErrorCode; error_description: string } {
-    return { error: this.code, error_description: this.message };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `npm start`: run the local stack until Ctrl-C/SIGTERM, write `.local/stack.json` when ready,
  * and print how to use it. Ports: FHIRGATE_PORT (gateway), FHIRGATE_COGNITO_PORT,
- * FHIRGATE_TOKEN_PORT, FHIRGATE_DYNAMODB_PORT, FHIRGATE_FHIR_PORT; 0 picks a free port.
+ * FHIRGATE_TOKEN_PORT, FHIRGATE_DYNAMODB_PORT, FHIRGATE_FHIR_PORT, FHIRGATE_PORTAL_PORT; 0 picks a free port.
+ * FHIRGATE_CORS_ORIGINS (comma-separated) adds origins allowed by CORS besides the portal's own.
  * FHIRGATE_DIR moves the state directory (default `.local`). FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS
  * (default 300, like API Gateway) and FHIRGATE_LINK_CACHE_TTL_SECONDS (default 60) set the caches;
  * FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS (default 300) the lifetime of on-behalf-of tokens.
@@ -18,6 +19,7 @@ const PORT_ENV: Record<keyof typeof DEFAULT_PORTS, string> = {
   token: 'FHIRGATE_TOKEN_PORT',
   dynamo: 'FHIRGATE_DYNAMODB_PORT',
   fhir: 'FHIRGATE_FHIR_PORT',
+  portal: 'FHIRGATE_PORTAL_PORT',
 };
 
 function portsFromEnv(): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
@@ -46,6 +48,24 @@ function secondsFromEnv(name: string): number | undefined {
   return seconds;
 }
 
+/** FHIRGATE_CORS_ORIGINS: exact origins (`scheme://host[:port]`, no path), compared as strings by CORS. */
+function originsFromEnv(): string[] {
+  const origins = (process.env.FHIRGATE_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // reported below
+    }
+    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      process.stderr.write(`fhirgate: FHIRGATE_CORS_ORIGINS must list origins like http://127.0.0.1:8080 (no path, no trailing slash), got "${origin}"\n`);
+      process.exit(2);
+    }
+  }
+  return origins;
+}
+
 function summary(info: StackInfo, startedMs: number): string {
   const lines = [
     '',
@@ -57,6 +77,8 @@ function summary(info: StackInfo, startedMs: number): string {
     `  Cognito endpoint     ${info.cognito.endpoint}  (user pool ${info.cognito.userPoolId}, web client ${info.cognito.webClientId})`,
     `  Machine token URL    ${info.cognito.tokenUrl}`,
     `  Token exchange       ${info.tokenExchangeUrl}  (RFC 8693, on behalf of a user)`,
+    `  Patient portal       ${info.portalUrl}  (sign in as a user below)`,
+    `  CORS origins         ${info.corsAllowedOrigins.join(', ')}`,
     '',
     '  Users (local only):',
     ...info.users.map((u) => `    ${u.username.padEnd(14)} ${u.password}  ${u.role.padEnd(12)} ${u.fhirUser.padEnd(30)} patients: ${u.patients.join(', ')}`),
@@ -81,6 +103,7 @@ async function main(): Promise<void> {
     authorizerCacheTtlSeconds: secondsFromEnv('FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS'),
     linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
     exchangeLifetimeSeconds: secondsFromEnv('FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS'),
+    corsOrigins: originsFromEnv(),
     log: (r) => process.stderr.write(`${JSON.stringify(r)}\n`),
   });
   await writeFile(stackFile, `${JSON.stringify(stack.info, null, 2)}\n`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { StackInfo } from './stack-info';
 
 const ROOT = join(__dirname, '../..');
-const FREE_PORTS = { FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0' };
+const FREE_PORTS = { FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0', FHIRGATE_PORTAL_PORT: '0' };
 
 export interface SpawnedStack {
   readonly info: StackInfo;

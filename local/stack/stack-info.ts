@@ -9,6 +9,10 @@ export interface StackInfo {
   readonly tokenExchangeUrl: string;
   /** `iss` of exchanged tokens. */
   readonly exchangeIssuer: string;
+  /** The example patient portal (examples/patient-portal), served by the stack. */
+  readonly portalUrl: string;
+  /** Origins the API answers CORS requests from: the portal's, then FHIRGATE_CORS_ORIGINS. */
+  readonly corsAllowedOrigins: readonly string[];
   readonly cognito: {
     readonly endpoint: string;
     readonly region: string;

@@ -2,7 +2,8 @@
  * The whole fhirgate stack on one machine (DESIGN.md "Local stack"): Cognito (cognito-local plus a
  * Cognito-shaped client_credentials endpoint), DynamoDB (dynalite) with the links table, the
  * HealthLake-shaped FHIR store, and the API Gateway emulation running the same authorizer and
- * proxy handler code as the Lambdas. Everything binds to 127.0.0.1.
+ * proxy handler code as the Lambdas, and the example patient portal (a browser app calling the API
+ * directly, allowed by CORS). Everything binds to 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -20,11 +21,14 @@ import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createTokenServiceHandler, TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
+import { buildPortal, writePortalConfig } from '../../examples/patient-portal/build';
 import { startLocalCognito } from '../cognito';
 import { createFhirStoreServer, demoResources } from '../fhir-store';
 import { GatewayEmulator } from '../gateway/gateway';
 import { startHttpGateway } from '../gateway/http-server';
+import { StaticServer, startStaticServer } from '../portal/static-server';
 import { DELEGATION_SCOPE, DEMO_MACHINE_CLIENTS, DEMO_USERS } from './demo-world';
 import { StackInfo } from './stack-info';
 
@@ -32,8 +36,8 @@ import { StackInfo } from './stack-info';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite: (options: { createTableMs?: number }) => Server = require('dynalite');
 
-/** Documented default ports; each is overridable, and 0 picks a free port (tests). */
-export const DEFAULT_PORTS = { gateway: 3000, cognito: 9229, token: 9230, dynamo: 8000, fhir: 8090 } as const;
+/** Documented default ports; each is overridable, and 0 picks a free port (tests). The portal's default falls back to a free port when busy. */
+export const DEFAULT_PORTS = { gateway: 3000, cognito: 9229, token: 9230, dynamo: 8000, fhir: 8090, portal: 5173 } as const;
 
 export interface StackOptions {
   /** Directory for emulator state and stack.json. */
@@ -46,6 +50,8 @@ export interface StackOptions {
   readonly linkCacheTtlSeconds?: number;
   /** Lifetime of exchanged (on-behalf-of) tokens, at most 300. @default 300 */
   readonly exchangeLifetimeSeconds?: number;
+  /** Origins allowed by CORS besides the portal's own (exact, e.g. `http://127.0.0.1:8080`). */
+  readonly corsOrigins?: readonly string[];
   readonly log?: Logger;
 }
 
@@ -68,7 +74,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    // Cognito and the FHIR store start in parallel: cognito-local is the slow one.
+    // Cognito, the FHIR store and the portal bundle start in parallel: cognito-local is the slow one.
+    const portalDir = join(options.dir, 'portal');
     const [cognito, store, dynamo] = await Promise.all([
       startLocalCognito({
         dir: join(options.dir, 'cognito'),
@@ -79,8 +86,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }),
       createFhirStoreServer({ port: ports.fhir, seed: demoResources() }),
       startDynalite(ports.dynamo),
+      buildPortal(portalDir),
     ]);
     closers.push(() => cognito.close(), () => store.close(), () => dynamo.close());
+    const portal = await startPortal(portalDir, options.ports?.portal);
+    closers.push(() => portal.close());
+    // The portal's own origin is always allowed; 127.0.0.1, never `localhost`: a different origin.
+    const cors: CorsConfig = { allowedOrigins: [...new Set([portal.origin, ...(options.corsOrigins ?? [])])] };
 
     const subs = new Map(cognito.users.map((u) => [u.username, u.sub]));
     await seedLinks(dynamo.client, DEMO_USERS.map((u) => ({ ...u, sub: subs.get(u.username)! })));
@@ -128,6 +140,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           tokenExchangeEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
           scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
         },
+        cors,
         log,
       });
       return new GatewayEmulator({
@@ -140,15 +153,25 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
         domainName: host,
         stage: 'local',
+        cors,
       });
     });
     closers.push(() => gateway.close());
+    await writePortalConfig(portalDir, {
+      region: cognito.region,
+      userPoolId: cognito.userPoolId,
+      webClientId: cognito.webClientId,
+      cognitoEndpoint: cognito.endpoint,
+      fhirBaseUrl: `${gateway.url}/fhir`,
+    });
 
     const info: StackInfo = {
       fhirBaseUrl: `${gateway.url}/fhir`,
       backendFhirBaseUrl: store.baseUrl,
       tokenExchangeUrl: `${gateway.url}${TOKEN_SERVICE_ROUTES.token}`,
       exchangeIssuer: `${gateway.url}/auth`,
+      portalUrl: portal.url,
+      corsAllowedOrigins: cors.allowedOrigins,
       cognito: {
         endpoint: cognito.endpoint,
         region: cognito.region,
@@ -170,6 +193,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/**
+ * The portal's static server. Only on the default port, a busy port falls back to a free one (as
+ * Vite does with 5173), so a test run or a second stack beside `npm start` still starts; the CORS
+ * allow-list is built from the port actually bound. A port set explicitly is used or fails.
+ */
+async function startPortal(dir: string, port: number | undefined): Promise<StaticServer> {
+  if (port !== undefined) return startStaticServer(dir, port);
+  try {
+    return await startStaticServer(dir, DEFAULT_PORTS.portal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return startStaticServer(dir, 0);
   }
 }
 

@@ -21,6 +21,8 @@ export const ENV = {
   issuers: 'FHIRGATE_TRUSTED_ISSUERS',
   userClientIds: 'FHIRGATE_USER_CLIENT_IDS',
   machineClientIds: 'FHIRGATE_MACHINE_CLIENT_IDS',
+  /** Registered private_key_jwt clients (token-exchange/client-tables.ts) allowed to reach the FHIR API. */
+  backendClientIds: 'FHIRGATE_BACKEND_CLIENT_IDS',
   linksTable: 'FHIRGATE_LINKS_TABLE',
   linkCacheTtlSeconds: 'FHIRGATE_LINK_CACHE_TTL_SECONDS',
   settings: 'FHIRGATE_SETTINGS',
@@ -39,9 +41,14 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   const ttl = Number(env[ENV.linkCacheTtlSeconds] ?? '60');
   if (!Number.isFinite(ttl) || ttl < 0 || ttl > 3600) throw new TypeError(`${ENV.linkCacheTtlSeconds} must be 0..3600`);
   const settingsJson = env[ENV.settings];
+  const backendClientIds = list(ENV.backendClientIds);
   return {
     issuers,
-    clients: { userClientIds: list(ENV.userClientIds), machineClientIds: list(ENV.machineClientIds) },
+    clients: {
+      userClientIds: list(ENV.userClientIds),
+      machineClientIds: list(ENV.machineClientIds),
+      ...(backendClientIds.length > 0 ? { backendClientIds } : {}),
+    },
     linksTable: required(ENV.linksTable),
     linkCacheTtlSeconds: ttl,
     settings: settingsJson ? parseSettings(JSON.parse(settingsJson)) : DEFAULT_SETTINGS,

@@ -1,7 +1,8 @@
 /**
  * The TOKEN authorizer, as a function of its dependencies: event → verify → classify → link →
  * principal → policy. The issuer that verified the token picks the rules: Cognito tokens are user
- * or machine tokens, tokens from fhirgate's exchange issuer are delegated ones. Tests and the
+ * or machine tokens; tokens from fhirgate's own issuer are delegated ones (with `act`) or
+ * SMART Backend Services `system/` ones (without `act`, private_key_jwt clients). Tests and the
  * local stack build it with real dependencies pointed at local servers; `index.ts` builds it from
  * the Lambda environment.
  *
@@ -12,7 +13,16 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { AccessDeniedError, DependencyError, FhirgateError, TokenError } from '../core/errors';
-import { ClientAllowList, classifyClaims, classifyDelegatedClaims, delegatedPrincipal, machinePrincipal, Principal, userPrincipal } from '../core/principal';
+import {
+  ClientAllowList,
+  classifyBackendClaims,
+  classifyClaims,
+  classifyDelegatedClaims,
+  delegatedPrincipal,
+  machinePrincipal,
+  Principal,
+  userPrincipal,
+} from '../core/principal';
 import { principalToContext } from '../core/principal-context';
 import { AuthzSettings } from '../core/settings';
 import type { Logger } from '../shared/log';
@@ -46,9 +56,11 @@ export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler
   };
 }
 
-/** Whose rules apply depends on who issued the token: Cognito (user or machine) or fhirgate's exchange (delegated). */
+/** Whose rules apply depends on who issued the token: Cognito (user or machine) or fhirgate (delegated, or backend `system/`). */
 async function principalOf({ claims, issuer }: VerifiedToken, deps: AuthorizerDeps): Promise<Principal> {
   if (issuer.kind === 'fhirgate-exchange') {
+    // `act` picks the shape; each shape refuses the other's scopes (patient/ vs system/).
+    if (!('act' in claims)) return machinePrincipal(classifyBackendClaims(claims, deps.clients), deps.settings);
     const delegated = classifyDelegatedClaims(claims, deps.clients);
     return delegatedPrincipal(delegated, await deps.links.get(delegated.sub), deps.settings);
   }

@@ -22,8 +22,9 @@ export type TrustedIssuer =
    */
   | { readonly kind: 'cognito-compatible'; readonly issuer: string; readonly jwksUri: string }
   /**
-   * fhirgate's own token exchange (RFC 8693): ES256 JWT access tokens (RFC 9068, `typ: at+jwt`)
-   * whose `aud` is the FHIR base URL. Only the authorizer trusts it; the exchange never does.
+   * fhirgate's own token service: ES256 JWT access tokens (RFC 9068, `typ: at+jwt`) whose `aud`
+   * is the FHIR base URL — RFC 8693 delegated tokens (with `act`) and SMART Backend Services
+   * `system/` tokens (without). Only the authorizer trusts it; the exchange never does.
    */
   | { readonly kind: 'fhirgate-exchange'; readonly issuer: string; readonly jwksUri: string; readonly audience: string };
 

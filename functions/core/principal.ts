@@ -5,8 +5,13 @@
  * Token shapes follow what Amazon Cognito issues:
  * - machine (`client_credentials`): `sub` equals `client_id` and there is no `username`;
  * - user (`InitiateAuth`, SRP, hosted UI): `sub` is the user, `username` is present.
- * Tokens from fhirgate's own exchange issuer (RFC 8693) are a third shape, `delegated`, checked
- * by `classifyDelegatedClaims`; which rules apply is decided by the issuer, never by the claims.
+ * Tokens from fhirgate's own token service come in two shapes, told apart by `act`:
+ * - with `act` (RFC 8693 §4.1): `delegated`, one patient, `patient/` scopes only
+ *   (`classifyDelegatedClaims`);
+ * - without `act`: a SMART Backend Services client authenticated with private_key_jwt, `system/`
+ *   scopes only (`classifyBackendClaims`), which becomes a `system` principal.
+ * Which family of rules applies is decided by the issuer, never by the claims; within fhirgate's
+ * issuer, each shape refuses the other's scopes, so neither can pass for the other.
  */
 import { AccessDeniedError, TokenError } from './errors';
 import { ResourceScope, ScopeSet, mixesSystemWithUserScopes, parseScopeString } from './scopes';
@@ -42,7 +47,14 @@ export interface LinkRecord {
 /** Which app clients may present which kind of token. */
 export interface ClientAllowList {
   readonly userClientIds: readonly string[];
+  /** Cognito app clients with `client_credentials` (client secret); also the only clients that may act for users. */
   readonly machineClientIds: readonly string[];
+  /**
+   * Backend clients from fhirgate's client registry (private_key_jwt): the `client_id` of a
+   * `system/` token from fhirgate's own issuer must be listed here. The registry says who can
+   * authenticate; this deployment setting says who may reach the FHIR API. @default [] (none)
+   */
+  readonly backendClientIds?: readonly string[];
 }
 
 /** What a verified token looks like once its shape is known. */
@@ -171,6 +183,32 @@ export function classifyDelegatedClaims(claims: Readonly<Record<string, unknown>
     throw new TokenError('ERR_SCOPE_INVALID', 'a delegated token must carry patient/ scopes and nothing else', { claim: 'scope' });
   }
   return { sub, actor, patient, fhirUser, scopes: set.resource };
+}
+
+/**
+ * Check the shape of a `system/` token from fhirgate's own issuer (SMART Backend Services,
+ * private_key_jwt): no `act`, `sub` = `client_id` naming an allowed backend client, no patient
+ * context, and only `system/` scopes. Anything else is not a token fhirgate issued (401). The
+ * result is machine-shaped: `machinePrincipal` caps it by the system ceiling like any machine.
+ */
+export function classifyBackendClaims(claims: Readonly<Record<string, unknown>>, clients: ClientAllowList): Extract<ClassifiedToken, { shape: 'machine' }> {
+  if ('act' in claims) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'a system/ token cannot carry "act"', { claim: 'act' });
+  const sub = stringClaim(claims, 'sub');
+  const clientId = stringClaim(claims, 'client_id');
+  if (sub !== clientId) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "sub" must equal "client_id" on a system/ token', { claim: 'sub' });
+  if (typeof claims.exp !== 'number') throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "exp" is missing', { claim: 'exp' });
+  for (const name of ['patient', 'fhirUser']) {
+    if (name in claims) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', `a system/ token cannot carry "${name}"`, { claim: name });
+  }
+  const allowed = clients.backendClientIds ?? [];
+  if (!allowed.includes(clientId)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'client is not an allowed backend client', { claim: 'client_id', expected: allowed });
+  }
+  const scopes = parseScopeString(optionalStringClaim(claims, 'scope'));
+  const onlySystemScopes =
+    scopes.errors.length === 0 && scopes.smart.length === 0 && scopes.foreign.length === 0 && scopes.resource.length > 0 && scopes.resource.every((s) => s.context === 'system');
+  if (!onlySystemScopes) throw new TokenError('ERR_SCOPE_INVALID', 'a token without "act" must carry system/ scopes and nothing else', { claim: 'scope' });
+  return { shape: 'machine', clientId, scopes };
 }
 
 /**

@@ -22,6 +22,16 @@ export interface TokenServiceConfig {
   readonly signingKeyId: string;
   /** KMS keys whose public halves stay published in the JWKS while their last tokens expire. */
   readonly retiringKeyIds: readonly string[];
+  /** SMART Backend Services (private_key_jwt); absent when neither table is configured. */
+  readonly clientCredentials?: ClientCredentialsConfig;
+}
+
+/** Where the backend client tables are (client-tables.ts) and which `aud` assertions must carry. */
+export interface ClientCredentialsConfig {
+  readonly clientsTable: string;
+  readonly replayTable: string;
+  /** The public URL of `POST /auth/token`. @default `${issuer}/token` (the route beside the JWKS) */
+  readonly tokenUrl: string;
 }
 
 /** Environment variable names, shared with the CDK construct and the local stack. */
@@ -33,6 +43,11 @@ export const EXCHANGE_ENV = {
   lifetimeSeconds: 'FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS',
   signingKeyId: 'FHIRGATE_SIGNING_KEY_ID',
   retiringKeyIds: 'FHIRGATE_RETIRING_SIGNING_KEY_IDS',
+  /** Client registry table; set together with the replay table to offer private_key_jwt client_credentials. */
+  clientsTable: 'FHIRGATE_CLIENTS_TABLE',
+  replayTable: 'FHIRGATE_CLIENT_ASSERTION_REPLAY_TABLE',
+  /** The `aud` client assertions must carry, when the public token URL is not `${FHIRGATE_EXCHANGE_ISSUER}/token`. */
+  tokenUrl: 'FHIRGATE_TOKEN_URL',
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
@@ -60,12 +75,27 @@ export function tokenServiceConfigFromEnv(env: Readonly<Record<string, string | 
   } catch (err) {
     throw new TypeError(`invalid token exchange settings (${EXCHANGE_ENV.delegationScope}, ${EXCHANGE_ENV.delegableScopes}): ${(err as Error).message}`);
   }
+  const clientCredentials = clientCredentialsConfig(env, policy.issuer);
   return {
     authz: { ...authz, issuers: subjectIssuers(authz.issuers, policy.issuer) },
     policy,
     signingKeyId: required(EXCHANGE_ENV.signingKeyId),
     retiringKeyIds: (env[EXCHANGE_ENV.retiringKeyIds] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(clientCredentials ? { clientCredentials } : {}),
   };
+}
+
+/** Both tables or neither: half a configuration would fail at the first request instead of at start. */
+function clientCredentialsConfig(env: Readonly<Record<string, string | undefined>>, issuer: string): ClientCredentialsConfig | undefined {
+  const clientsTable = env[EXCHANGE_ENV.clientsTable];
+  const replayTable = env[EXCHANGE_ENV.replayTable];
+  if (!clientsTable && !replayTable) {
+    if (env[EXCHANGE_ENV.tokenUrl]) throw new TypeError(`${EXCHANGE_ENV.tokenUrl} needs ${EXCHANGE_ENV.clientsTable} and ${EXCHANGE_ENV.replayTable}`);
+    return undefined;
+  }
+  if (!clientsTable || !replayTable) throw new TypeError(`${EXCHANGE_ENV.clientsTable} and ${EXCHANGE_ENV.replayTable} are set together`);
+  const tokenUrl = env[EXCHANGE_ENV.tokenUrl] || `${issuer.replace(/\/+$/, '')}/token`;
+  return { clientsTable, replayTable, tokenUrl: absoluteUrl(tokenUrl, EXCHANGE_ENV.tokenUrl) };
 }
 
 /**

@@ -3,6 +3,9 @@
  * - `POST /auth/token`: RFC 8693 token exchange. form → parse → target → verify actor → verify
  *   subject → link → decide (core) → sign → JSON. Refusals are RFC 6749 §5.2 bodies; a failed
  *   dependency (DynamoDB, KMS) is 503, a bug 500; neither ever yields a token.
+ *   With `clientCredentials` deps, the same endpoint also takes `grant_type=client_credentials`
+ *   with a private_key_jwt assertion (SMART Backend Services, `client-credentials.ts`) and issues
+ *   `system/` tokens with the same signer; without them that grant is `unsupported_grant_type`.
  * - `GET /auth/jwks.json`: the public keys that verify issued tokens (the authorizer fetches it).
  *
  * Tests and the local stack build these with a local signer; `index.ts` builds them from the
@@ -14,12 +17,15 @@ import { AccessDeniedError, DependencyError, TokenError } from '../core/errors';
 import { OAuthError, OAuthErrorCode } from '../core/oauth-error';
 import type { ClientAllowList } from '../core/principal';
 import type { AuthzSettings } from '../core/settings';
+import { GRANT_TYPE_CLIENT_CREDENTIALS } from '../core/client-assertion';
 import {
   actorOf,
   checkExchangePolicy,
   checkTarget,
   decideExchange,
   ExchangePolicy,
+  FormParams,
+  GRANT_TYPE_TOKEN_EXCHANGE,
   parseExchangeRequest,
   subjectOf,
   TOKEN_TYPE_ACCESS_TOKEN,
@@ -27,6 +33,7 @@ import {
 import type { LinkStore } from '../authorizer/link-store';
 import type { TokenVerifier } from '../authorizer/verifier';
 import type { Logger } from '../shared/log';
+import { ClientCredentialsDeps, createClientCredentialsGrant, wantsClientCredentials } from './client-credentials';
 import { formParams, jsonResponse, oauthErrorResponse } from './http';
 import { signAccessToken } from './jwt';
 import type { JwtSigner, PublicSigningJwk } from './signer';
@@ -47,6 +54,8 @@ export interface TokenExchangeDeps {
   readonly now?: () => number;
   /** `jti` of issued tokens. @default crypto.randomUUID */
   readonly newJti?: () => string;
+  /** SMART Backend Services (private_key_jwt `client_credentials`). @default undefined: grant not offered */
+  readonly clientCredentials?: ClientCredentialsDeps;
 }
 
 export interface JwksDeps {
@@ -64,16 +73,25 @@ export interface TokenServiceDeps extends TokenExchangeDeps {
 /** The routes (API Gateway REST `resource` values) the token service answers. */
 export const TOKEN_SERVICE_ROUTES = { token: '/auth/token', jwks: '/auth/jwks.json' } as const;
 
-/** Create the RFC 8693 token endpoint. */
+/** Create the token endpoint: RFC 8693 exchange, plus private_key_jwt client_credentials when `clientCredentials` is given. */
 export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandler {
   checkExchangePolicy(deps.policy);
   const clock = deps.now ?? Date.now;
   const newJti = deps.newJti ?? randomUUID;
+  const { clients, settings, policy, signer, log } = deps;
+  const backend = deps.clientCredentials && createClientCredentialsGrant({ ...deps.clientCredentials, clients, settings, policy, signer, log, now: clock, newJti });
   return async (event) => {
+    // What the refusal log line says about the request (never a token).
+    const audit: Record<string, unknown> = { grant_type: GRANT_TYPE_TOKEN_EXCHANGE };
     try {
       // RFC 6749 §3.2: the token endpoint takes POST only.
       if (event.httpMethod !== 'POST') return jsonResponse(405, new OAuthError('invalid_request', 'use POST').toJSON(), { Allow: 'POST' });
-      const request = parseExchangeRequest(formParams(event));
+      const params = formParams(event);
+      if (backend && wantsClientCredentials(params)) {
+        audit.grant_type = GRANT_TYPE_CLIENT_CREDENTIALS;
+        return await backend(params, event, audit);
+      }
+      const request = parseExchange(params, backend !== undefined);
       checkTarget(request, deps.policy);
       // The actor first: without a delegating client, nothing is said about the user's token.
       const actor = actorOf(await verified(deps.verifier, request.actorToken, 'actor_token', 'invalid_request'), deps.clients, deps.policy);
@@ -94,7 +112,7 @@ export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandle
         patient,
       });
     } catch (err) {
-      return refuse(err, deps.log);
+      return refuse(err, deps.log, audit);
     }
   };
 }
@@ -158,10 +176,22 @@ async function linkOf(links: LinkStore, sub: string) {
   }
 }
 
+/** The exchange request; with both grants offered, an unknown grant_type names both. */
+function parseExchange(params: FormParams, clientCredentialsOffered: boolean) {
+  try {
+    return parseExchangeRequest(params);
+  } catch (err) {
+    if (clientCredentialsOffered && err instanceof OAuthError && err.code === 'unsupported_grant_type') {
+      throw new OAuthError('unsupported_grant_type', `supported grant types: ${GRANT_TYPE_TOKEN_EXCHANGE}, ${GRANT_TYPE_CLIENT_CREDENTIALS}`);
+    }
+    throw err;
+  }
+}
+
 /** Log why (never a token), answer per RFC 6749 §5.2, or 503/500 when it was not the caller's fault. */
-function refuse(err: unknown, log: Logger): APIGatewayProxyResult {
+function refuse(err: unknown, log: Logger, audit: Readonly<Record<string, unknown>>): APIGatewayProxyResult {
   if (err instanceof OAuthError) {
-    log({ level: 'warn', event: 'token-exchange.refused', error: err.code, reason: err.message, ...(err.rule ? { code: err.rule } : {}) });
+    log({ level: 'warn', event: 'token-exchange.refused', ...audit, error: err.code, reason: err.message, ...(err.rule ? { code: err.rule } : {}) });
     return oauthErrorResponse(err);
   }
   const reason = err instanceof Error ? err.message : String(err);

@@ -4,15 +4,19 @@
  * CommonJS bundle has no top-level await); a failure there answers 503 and is retried on the
  * next request instead of poisoning the container.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { createDynamoClient } from '../authorizer/dynamo-client';
 import { CachedLinkStore, DynamoLinkStore } from '../authorizer/link-store';
 import { createTokenVerifier } from '../authorizer/verifier';
 import { jsonLogger } from '../shared/log';
 import { tokenServiceConfigFromEnv } from './config';
+import { createAssertionVerifier } from './assertion-verifier';
+import type { ClientCredentialsDeps } from './client-credentials';
+import { DynamoClientRegistry } from './client-registry';
 import { createTokenServiceHandler, ProxyHandler } from './handler';
 import { jsonResponse } from './http';
 import { createKmsSigner } from './kms-signer';
+import { DynamoReplayStore } from './replay-store';
 
 const config = tokenServiceConfigFromEnv(process.env);
 const { authz } = config;
@@ -23,14 +27,20 @@ const verifier = createTokenVerifier({
 });
 
 // Every outbound call has a deadline: a slow dependency fails the request, it does not hang it.
-const dynamo = new DynamoDBClient({
-  endpoint: authz.dynamoEndpoint,
-  maxAttempts: 2,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
-});
+const dynamo = createDynamoClient({ endpoint: authz.dynamoEndpoint });
 const kms = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 2000 } });
 
 const links = new CachedLinkStore(new DynamoLinkStore(dynamo, authz.linksTable), authz.linkCacheTtlSeconds * 1000);
+
+// SMART Backend Services clients (private_key_jwt), when their tables are configured. The
+// verifiers (and the client JWKS they cache) live as long as the container.
+const cc = config.clientCredentials;
+const clientCredentials: ClientCredentialsDeps | undefined = cc && {
+  registry: new DynamoClientRegistry(dynamo, cc.clientsTable),
+  replay: new DynamoReplayStore(dynamo, cc.replayTable),
+  tokenUrl: cc.tokenUrl,
+  assertions: createAssertionVerifier(),
+};
 
 async function build(): Promise<ProxyHandler> {
   const [signer, ...retiringKeys] = await Promise.all(
@@ -48,6 +58,7 @@ async function build(): Promise<ProxyHandler> {
     signer: signer!,
     retiringKeys,
     log: jsonLogger,
+    ...(clientCredentials ? { clientCredentials } : {}),
   });
 }
 

@@ -22,7 +22,12 @@ export interface StackInfo {
     readonly tokenUrl: string;
     readonly webClientId: string;
   };
-  readonly dynamodb: { readonly endpoint: string; readonly linksTable: string };
+  readonly dynamodb: { readonly endpoint: string; readonly linksTable: string; readonly clientsTable: string; readonly replayTable: string };
+  /**
+   * SMART Backend Services clients (private_key_jwt) registered in the local client registry.
+   * Their private keys are here because this is a local demo; a real client never shares one.
+   */
+  readonly backendClients: readonly { clientId: string; kid: string; alg: 'ES384'; privateKeyPem: string; scopes: readonly string[]; tokenUrl: string }[];
   readonly machineClients: readonly { name: string; clientId: string; clientSecret: string; scopes: readonly string[] }[];
   readonly users: readonly { username: string; password: string; role: string; fhirUser: string; patients: readonly string[]; sub: string }[];
   readonly patients: readonly { id: string; name: string }[];

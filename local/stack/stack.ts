@@ -5,7 +5,7 @@
  * proxy handler code as the Lambdas, and the example patient portal (a browser app calling the API
  * directly, allowed by CORS). Everything binds to 127.0.0.1.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -20,6 +20,9 @@ import { createHttpBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createTokenServiceHandler, TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
+import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
+import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
+import { DynamoReplayStore } from '../../functions/token-exchange/replay-store';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
@@ -98,7 +101,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     await seedLinks(dynamo.client, DEMO_USERS.map((u) => ({ ...u, sub: subs.get(u.username)! })));
 
     const machineIds = cognito.machineClients.map((c) => c.clientId);
-    const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds };
+    // A SMART Backend Services client (private_key_jwt): registered in the client registry with
+    // its public key; its private key is handed out in stack.json (local only) for demos and tests.
+    await createClientTables(dynamo.client, CLIENT_TABLES);
+    const backendClient = await registerDemoBackendClient(dynamo.client);
+    const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds, backendClientIds: [backendClient.clientId] };
     const cognitoIssuer = { kind: 'cognito-compatible' as const, issuer: cognito.issuer, jwksUri: cognito.jwksUri };
     const links = new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000);
     const signer = createLocalSigner();
@@ -127,6 +134,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         policy: exchange,
         signer,
         log,
+        clientCredentials: {
+          registry: new DynamoClientRegistry(dynamo.client, CLIENT_TABLES.clients),
+          replay: new DynamoReplayStore(dynamo.client, CLIENT_TABLES.replay),
+          tokenUrl: `${url}${TOKEN_SERVICE_ROUTES.token}`,
+        },
       });
       const proxy = createProxyHandler({
         publicBaseUrl: fhirBaseUrl,
@@ -138,6 +150,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           tokenEndpoint: cognito.tokenUrl,
           jwksUri: cognito.jwksUri,
           tokenExchangeEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
+          backendTokenEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
           scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
         },
         cors,
@@ -181,7 +194,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         tokenUrl: cognito.tokenUrl,
         webClientId: cognito.webClientId,
       },
-      dynamodb: { endpoint: dynamo.endpoint, linksTable: LINKS_TABLE },
+      dynamodb: { endpoint: dynamo.endpoint, linksTable: LINKS_TABLE, clientsTable: CLIENT_TABLES.clients, replayTable: CLIENT_TABLES.replay },
+      backendClients: [{ ...backendClient, tokenUrl: `${gateway.url}${TOKEN_SERVICE_ROUTES.token}` }],
       machineClients: cognito.machineClients.map((c) => ({ name: c.name, clientId: c.clientId, clientSecret: c.clientSecret, scopes: c.scopes })),
       users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, role: u.role, fhirUser: u.fhirUser, patients: [...u.patients], sub: subs.get(u.username)! })),
       patients: demoPatients(),
@@ -237,6 +251,25 @@ async function startDynalite(port: number): Promise<{ endpoint: string; client: 
         (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };
+}
+
+/** Local registry and replay tables (the CDK stack creates the same from clientTableDefinitions). */
+const CLIENT_TABLES = { clients: 'fhirgate-clients', replay: 'fhirgate-client-assertions' };
+
+/** Register the demo backend client `backend-sync` with a fresh ES384 key and its public JWKS inline. */
+async function registerDemoBackendClient(client: DynamoDBClient): Promise<{ clientId: string; kid: string; alg: 'ES384'; privateKeyPem: string; scopes: string[] }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const clientId = 'backend-sync';
+  const kid = `${clientId}-1`;
+  const scopes = ['system/*.rs'];
+  await putBackendClient(client, CLIENT_TABLES.clients, {
+    clientId,
+    status: 'active',
+    scopes,
+    name: 'demo SMART Backend Services client (private_key_jwt)',
+    keys: { kind: 'jwks', jwks: { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES384', use: 'sig' }] } },
+  });
+  return { clientId, kid, alg: 'ES384', privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), scopes };
 }
 
 async function seedLinks(client: DynamoDBClient, users: { sub: string; role: string; fhirUser: string; patients: readonly string[] }[]): Promise<void> {

@@ -1,0 +1,138 @@
+/**
+ * Signature verification of client assertions with aws-jwt-verify, against the keys of the
+ * client's registration:
+ * - a JWKS URL: one `JwtVerifier` per client with its own JWKS cache, so a `kid` it has not seen
+ *   fetches the JWKS again (key rotation), rate-limited per URL by a penalty box (kid spraying),
+ *   and the whole cache is dropped after `jwksMaxAgeSeconds` (a key the client withdrew stops
+ *   verifying within that time, whatever its kid);
+ * - an inline JWKS: `verifyJwtSync` against the stored keys, nothing fetched.
+ * The `jku` header is never fetched (core/client-assertion.ts only compares it). Every failure is
+ * `invalid_client` (SMART Backend Services: signature, unknown key, unreachable JWKS alike).
+ */
+import { JwtVerifier } from 'aws-jwt-verify';
+import { FetchError, JwtBaseError, KidNotFoundInJwksError, NonRetryableFetchError, WaitPeriodNotYetEndedJwkError } from 'aws-jwt-verify/error';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { Jwk, Jwks, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import type { JwtHeader } from 'aws-jwt-verify/jwt-model';
+import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import { ASSERTION_ALGORITHMS, AssertionAlgorithm, BackendClient } from '../core/client-assertion';
+import { OAuthError } from '../core/oauth-error';
+import { isLoopbackHttp } from '../authorizer/jwks-fetcher';
+
+export interface AssertionVerifier {
+  /** Verify the assertion's signature with the client's registered keys; the verified claims, or OAuthError `invalid_client`. */
+  verify(assertion: string, client: BackendClient): Promise<Readonly<Record<string, unknown>>>;
+}
+
+export interface AssertionVerifierOptions {
+  /** How client JWKS are fetched. @default new BoundedJwksFetcher() */
+  readonly fetcher?: Fetcher;
+  /** After a fetch that did not find a `kid`, how long that JWKS URL is not fetched again. @default 10 */
+  readonly unknownKidWaitSeconds?: number;
+  /** A cached client JWKS is fetched again after this long. @default 300 */
+  readonly jwksMaxAgeSeconds?: number;
+  /** Milliseconds since the epoch (cache ages only). @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Clients whose verifiers are kept; beyond this the cache starts over (bounded memory). */
+const MAX_CACHED_CLIENTS = 1000;
+/** RSA keys below 2048 bits are refused (NIST SP 800-131A). */
+const MIN_RSA_BYTES = 256;
+
+/** Create the verifier used by the client_credentials grant. */
+export function createAssertionVerifier(options: AssertionVerifierOptions = {}): AssertionVerifier {
+  const fetcher = options.fetcher ?? new BoundedJwksFetcher();
+  const maxAgeMs = (options.jwksMaxAgeSeconds ?? 300) * 1000;
+  const clock = options.now ?? Date.now;
+  const cached = new Map<string, { verify: (jwt: string) => Promise<unknown>; created: number }>();
+
+  const byUri = (clientId: string, uri: string) => {
+    const key = JSON.stringify([clientId, uri]);
+    const hit = cached.get(key);
+    if (hit && clock() - hit.created < maxAgeMs) return hit.verify;
+    const jwksCache = new SimpleJwksCache({ fetcher, penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }) });
+    // iss is checked again here; aud, exp and jti are the core's (exactly the token URL, injectable clock).
+    const verifier = JwtVerifier.create({ issuer: clientId, audience: null, jwksUri: uri, customJwtCheck: checkKey }, { jwksCache });
+    if (cached.size >= MAX_CACHED_CLIENTS) cached.clear();
+    const entry = { verify: (jwt: string) => verifier.verify(jwt), created: clock() };
+    cached.set(key, entry);
+    return entry.verify;
+  };
+
+  return {
+    async verify(assertion, client) {
+      try {
+        const claims =
+          client.keys.kind === 'jwks_uri'
+            ? await byUri(client.clientId, client.keys.uri)(assertion)
+            : verifyJwtSync(assertion, client.keys.jwks as unknown as Jwks, { issuer: client.clientId, audience: null, customJwtCheck: checkKey });
+        return claims as Readonly<Record<string, unknown>>;
+      } catch (err) {
+        throw toOAuthError(err);
+      }
+    },
+  };
+}
+
+/**
+ * The key must fit the algorithm (an RS384 header never selects an EC key, ES384 only P-384) and
+ * be public: a client JWKS that publishes a private key has lost it.
+ */
+function checkKey({ header, jwk }: { header: JwtHeader; jwk: Jwk }): void {
+  const alg = header.alg as AssertionAlgorithm;
+  if (!ASSERTION_ALGORITHMS.includes(alg)) throw new OAuthError('invalid_client', `alg ${String(header.alg)} is not accepted`);
+  if ('d' in jwk) throw new OAuthError('invalid_client', "the client's JWKS publishes a private key; that key is compromised");
+  if (alg === 'RS384' && (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || Buffer.from(jwk.n, 'base64url').length < MIN_RSA_BYTES)) {
+    throw new OAuthError('invalid_client', 'RS384 needs an RSA key of at least 2048 bits');
+  }
+  if (alg === 'ES384' && (jwk.kty !== 'EC' || jwk.crv !== 'P-384')) throw new OAuthError('invalid_client', 'ES384 needs an EC P-384 key');
+}
+
+/** aws-jwt-verify's errors as `invalid_client`, saying why without echoing the assertion. */
+function toOAuthError(err: unknown): Error {
+  if (err instanceof OAuthError) return err;
+  if (err instanceof KidNotFoundInJwksError) return new OAuthError('invalid_client', 'no key with this kid is registered for the client');
+  if (err instanceof WaitPeriodNotYetEndedJwkError) return new OAuthError('invalid_client', 'no key with this kid; the client JWKS was fetched moments ago, try again shortly');
+  if (err instanceof FetchError) return new OAuthError('invalid_client', "the client's JWKS could not be fetched");
+  if (err instanceof JwtBaseError) return new OAuthError('invalid_client', `client_assertion rejected: ${err.message}`);
+  // A registration aws-jwt-verify cannot use (say, an inline JWKS it does not accept) authenticates nobody.
+  if (err instanceof TypeError || err instanceof SyntaxError) return new OAuthError('invalid_client', 'client_assertion could not be verified');
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Client JWKS over HTTPS (or HTTP to loopback, for the local stack and tests), with a deadline,
+ * no redirects and a size limit: the URL is the client's, so nothing about its answer is trusted.
+ */
+export class BoundedJwksFetcher implements Fetcher {
+  constructor(
+    private readonly timeoutMs = 3000,
+    private readonly maxBytes = 64 * 1024,
+  ) {}
+
+  async fetch(uri: string): Promise<ArrayBuffer> {
+    if (!uri.startsWith('https:') && !isLoopbackHttp(uri)) throw new NonRetryableFetchError(uri, 'JWKS must be fetched over https');
+    let response: Response;
+    try {
+      response = await fetch(uri, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
+    } catch (err) {
+      throw new FetchError(uri, err instanceof Error ? err.message : String(err));
+    }
+    if (response.status !== 200) throw new NonRetryableFetchError(uri, `status code ${response.status}`);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body ?? []) {
+        size += chunk.length;
+        if (size > this.maxBytes) throw new NonRetryableFetchError(uri, 'JWKS too large');
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      if (err instanceof FetchError) throw err;
+      throw new FetchError(uri, err instanceof Error ? err.message : String(err));
+    }
+    const body = Buffer.concat(chunks);
+    return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+  }
+}

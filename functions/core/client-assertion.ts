@@ -12,7 +12,7 @@
  */
 import { OAuthError, OAuthErrorCode } from './oauth-error';
 import type { ClientAllowList } from './principal';
-import { intersectScopes, scopesOfContext } from './scope-check';
+import { coveredBy, intersectScopes, minimalScopes, scopesOfContext } from './scope-check';
 import { formatScope, parseScopeString, ResourceScope } from './scopes';
 import { FormParams, MAX_ISSUED_SCOPE_LENGTH } from './token-exchange';
 
@@ -211,13 +211,13 @@ export function decideBackendGrant(input: BackendGrantInput): { readonly claims:
   const { client, request, policy, now } = input;
   const ours = withoutTrailingSlash(policy.audience);
   if (request.resources.some((r) => withoutTrailingSlash(r) !== ours)) throw bad('invalid_target', `tokens are issued only for ${policy.audience}`);
-  const grantable = minimal(intersectScopes(trusted(client.scopes), scopesOfContext(trusted(input.ceiling), ['system'])));
+  const grantable = minimalScopes(intersectScopes(trusted(client.scopes), scopesOfContext(trusted(input.ceiling), ['system'])));
   let scopes = grantable;
   if (request.scope !== undefined) {
     const requested = requestedScopes(request.scope);
     const beyond = requested.find((r) => !coveredBy(r, grantable));
     if (beyond) throw bad('invalid_scope', `scope "${preview(beyond.raw)}" is not allowed for this client`);
-    scopes = minimal(requested);
+    scopes = minimalScopes(requested);
   }
   if (scopes.length === 0) throw bad('invalid_scope', 'no system/ scope can be issued to this client');
   const scope = scopes.map(formatScope).join(' ');
@@ -296,19 +296,6 @@ function requestedScopes(text: string): ResourceScope[] {
   return [...set.resource];
 }
 
-/** Is every permission of `r` granted by one scope of `grants` naming its type (or `*`) with no constraint `r` lacks? (as in token-exchange.ts) */
-function coveredBy(r: ResourceScope, grants: readonly ResourceScope[]): boolean {
-  const has = (c: { name: string; value: string }) => r.constraints.some((x) => x.name === c.name && x.value === c.value);
-  return [...r.permissions].every((p) =>
-    grants.some((g) => g.context === r.context && (g.resourceType === '*' || g.resourceType === r.resourceType) && g.permissions.has(p) && g.constraints.every(has)),
-  );
-}
-
-/** Drop scopes another scope of the list already covers. */
-function minimal(scopes: readonly ResourceScope[]): ResourceScope[] {
-  const unique = [...new Map(scopes.map((s) => [formatScope(s), s])).values()];
-  return unique.filter((s, i) => !unique.some((t, j) => j !== i && coveredBy(s, [t])));
-}
 
 /** Scopes from configuration or a validated registration: system/ resource scopes only. */
 function trusted(scopes: readonly string[]): ResourceScope[] {

@@ -114,3 +114,22 @@ function scopeKey(s: ResourceScope): string {
   const letters = PERMISSIONS.filter((p) => s.permissions.has(p)).join('');
   return `${s.context}/${s.resourceType}.${letters}?${constraintsKey(s.constraints)}`;
 }
+
+/**
+ * Is every permission of `r` granted by some scope of `grants` that names its type (or `*`) and
+ * asks no constraint `r` does not also carry? Sound, not complete: constraints are compared as
+ * opaque name=value pairs, so a request is refused rather than guessed to be narrower. The token
+ * service uses it to check requested scopes against what may be granted.
+ */
+export function coveredBy(r: ResourceScope, grants: readonly ResourceScope[]): boolean {
+  const has = (c: ScopeConstraint) => r.constraints.some((x) => x.name === c.name && x.value === c.value);
+  return [...r.permissions].every((p) =>
+    grants.some((g) => g.context === r.context && (g.resourceType === '*' || g.resourceType === r.resourceType) && g.permissions.has(p) && g.constraints.every(has)),
+  );
+}
+
+/** Drop scopes another scope of the list already covers (OR(a, narrower-than-a) = a). */
+export function minimalScopes(scopes: readonly ResourceScope[]): ResourceScope[] {
+  const unique = [...new Map(scopes.map((s) => [formatScope(s), s])).values()];
+  return unique.filter((s, i) => !unique.some((t, j) => j !== i && coveredBy(s, [t])));
+}

@@ -12,7 +12,7 @@ import { AccessDeniedError, FhirgateError } from './errors';
 import { FHIR_ID, parseFhirUser } from './ids';
 import { OAuthError, OAuthErrorCode } from './oauth-error';
 import { ClassifiedToken, ClientAllowList, classifyClaims, LinkRecord, Principal, userPrincipal } from './principal';
-import { intersectScopes, scopesOfContext } from './scope-check';
+import { coveredBy, intersectScopes, minimalScopes, scopesOfContext } from './scope-check';
 import { formatScope, parseScopeString, ResourceScope } from './scopes';
 import type { AuthzSettings } from './settings';
 
@@ -176,14 +176,14 @@ export function decideExchange(input: ExchangeInput): ExchangeGrant {
   // The user's scopes exactly as the authorizer computes them, patient context only: a `user/`
   // scope is about every patient on a panel and a delegated token is about one; `system/` scopes
   // cannot reach here (classifyClaims refuses them on user tokens).
-  const grantable = minimal(intersectScopes(scopesOfContext(user.scopes, ['patient']), trustedScopes(policy.delegableScopes)));
+  const grantable = minimalScopes(intersectScopes(scopesOfContext(user.scopes, ['patient']), trustedScopes(policy.delegableScopes)));
   let scopes = grantable;
   if (request.scope !== undefined) {
     const requested = requestedScopes(request.scope);
     const beyond = requested.find((r) => !coveredBy(r, grantable));
     if (beyond) throw bad('invalid_scope', `scope "${beyond.raw}" exceeds what the user holds and the actor may be delegated`);
     // requested ⊆ grantable, so requested ∩ grantable = requested; issue it in canonical v2 text.
-    scopes = minimal(requested);
+    scopes = minimalScopes(requested);
   }
   if (scopes.length === 0) throw bad('invalid_scope', 'no patient/ scope can be delegated for this user');
   const scope = scopes.map(formatScope).join(' ');
@@ -258,23 +258,6 @@ function requestedScopes(text: string): ResourceScope[] {
   return [...set.resource];
 }
 
-/**
- * Is every permission of `r` granted by some scope of `grants` that names its type (or `*`) and
- * asks no constraint `r` does not also carry? Sound, not complete: constraints are compared as
- * opaque name=value pairs, so a request is refused rather than guessed to be narrower.
- */
-function coveredBy(r: ResourceScope, grants: readonly ResourceScope[]): boolean {
-  const has = (c: { name: string; value: string }) => r.constraints.some((x) => x.name === c.name && x.value === c.value);
-  return [...r.permissions].every((p) =>
-    grants.some((g) => g.context === r.context && (g.resourceType === '*' || g.resourceType === r.resourceType) && g.permissions.has(p) && g.constraints.every(has)),
-  );
-}
-
-/** Drop scopes another scope of the list already covers (OR(a, narrower-than-a) = a). */
-function minimal(scopes: readonly ResourceScope[]): ResourceScope[] {
-  const unique = [...new Map(scopes.map((s) => [formatScope(s), s])).values()];
-  return unique.filter((s, i) => !unique.some((t, j) => j !== i && coveredBy(s, [t])));
-}
 
 /** Tokens fhirgate issued are never exchanged again: the exchange trusts only Cognito (no chaining). */
 function refuseExchanged(claims: Readonly<Record<string, unknown>>, policy: ExchangePolicy, param: string, code: OAuthErrorCode): void {

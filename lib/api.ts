@@ -5,12 +5,23 @@
  * |---|---|---|---|
  * | `/fhir`, `/fhir/{proxy+}` | ANY | TOKEN authorizer | FHIR proxy (PEP) |
  * | `/fhir/metadata`, `/fhir/.well-known/smart-configuration` | GET | none (discovery is public) | FHIR proxy |
+ * | each `/fhir…` resource above, only when CORS origins are configured | OPTIONS | none (CORS preflight) | FHIR proxy |
  * | `/auth/token` | POST | none (the form carries both tokens) | token exchange |
  * | `/auth/jwks.json` | GET | none (public keys) | token exchange |
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
  * execution logs are ERROR-level and never carry bodies (no data trace); X-Ray traces every call.
+ *
+ * CORS (`corsAllowedOrigins`): a browser's preflight `OPTIONS` carries no token (Fetch standard,
+ * CORS-preflight request), so it reaches the proxy without the authorizer; the proxy answers it
+ * itself, per origin, without calling the backend. API Gateway's built-in CORS (a MOCK integration)
+ * could only return one static origin. API Gateway's own errors (401, 403, 4XX, 5XX) get
+ * `Access-Control-Allow-Origin` only when exactly ONE origin is configured: a gateway response
+ * header is static, it cannot choose among several origins, and echoing the request's `Origin`
+ * would allow every origin. With several origins a browser app sees those errors as network
+ * errors (it cannot read their status or OperationOutcome); everything the proxy answers still
+ * carries the right CORS headers.
  *
  * The API is created first so that the functions can be given its URLs (the token exchange's
  * issuer, the FHIR base as token audience); routes are added with `addFhirRoutes` and
@@ -24,6 +35,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
+import { validateOrigins } from '../functions/shared/cors';
 import { FhirgateWaf } from './waf';
 
 /** Bearer token shape the TOKEN authorizer accepts before it is even invoked (RFC 6750 §2.1 b64token). */
@@ -47,6 +59,12 @@ export interface FhirgateApiProps {
    * @default false
    */
   readonly waf?: boolean;
+  /**
+   * Browser origins allowed by CORS (exact, never `*`): adds unauthenticated `OPTIONS` preflight
+   * routes to the proxy, and, with exactly one origin, CORS headers on API Gateway's own errors.
+   * @default [] (no browser access: no OPTIONS routes)
+   */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export class FhirgateApi extends Construct {
@@ -64,10 +82,13 @@ export class FhirgateApi extends Construct {
   readonly jwksUrl: string;
   readonly accessLogGroup: logs.LogGroup;
   readonly waf?: FhirgateWaf;
+  /** The CORS allow-list (validated). */
+  readonly corsAllowedOrigins: readonly string[];
   private readonly authorizerCacheTtl: Duration;
 
   constructor(scope: Construct, id: string, props: FhirgateApiProps) {
     super(scope, id);
+    this.corsAllowedOrigins = validateOrigins(props.corsAllowedOrigins ?? []);
     const stack = Stack.of(this);
     this.stageName = props.stageName ?? 'prod';
     this.authorizerCacheTtl = Duration.seconds(props.authorizerCacheTtlSeconds);
@@ -162,10 +183,9 @@ export class FhirgateApi extends Construct {
     // The base itself: batch/transaction Bundles, system-level search (`GET /fhir?_type=…`).
     fhir.addMethod('ANY', integration, protectedOptions);
     fhir.addResource('{proxy+}').addMethod('ANY', integration, protectedOptions);
-    const discovery = [
-      fhir.addResource('metadata').addMethod('GET', integration, publicOptions),
-      fhir.addResource('.well-known').addResource('smart-configuration').addMethod('GET', integration, publicOptions),
-    ];
+    const metadata = fhir.addResource('metadata');
+    const smartConfiguration = fhir.addResource('.well-known').addResource('smart-configuration');
+    const discovery = [metadata.addMethod('GET', integration, publicOptions), smartConfiguration.addMethod('GET', integration, publicOptions)];
     for (const method of discovery) {
       Validations.of(method).acknowledge(
         {
@@ -184,7 +204,24 @@ export class FhirgateApi extends Construct {
         reason: 'FHIR routes use the fhirgate Lambda TOKEN authorizer, which verifies the Cognito tokens (signature, issuer, client, token_use) and also classifies the principal and resolves its patient links, which a Cognito user pool authorizer cannot do',
       });
     }
+    if (this.corsAllowedOrigins.length > 0) this.addPreflightRoutes([fhir, fhir.getResource('{proxy+}')!, metadata, smartConfiguration], integration);
     return authorizer;
+  }
+
+  /**
+   * `OPTIONS` on every FHIR resource, without the authorizer, to the proxy: it answers the
+   * preflight itself (204, CORS headers for an allowed origin only) and never calls the backend.
+   * An explicit OPTIONS method takes precedence over ANY on the same resource.
+   */
+  private addPreflightRoutes(resources: readonly apigw.IResource[], integration: apigw.Integration): void {
+    for (const resource of resources) {
+      const method = resource.addMethod('OPTIONS', integration, { authorizationType: apigw.AuthorizationType.NONE });
+      // AwsSolutions-COG4 (Cognito authorizer) does not apply to OPTIONS methods; APIG4 does.
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'CORS preflight OPTIONS on the FHIR routes: browsers send preflights without credentials or a token (Fetch standard, CORS-preflight request), and the fhirgate FHIR proxy answers them itself with CORS headers only and no data, never reaching the FHIR backend',
+      });
+    }
   }
 
   /** `POST /auth/token` and `GET /auth/jwks.json` to the token service, without an authorizer. */
@@ -211,7 +248,10 @@ export class FhirgateApi extends Construct {
 
   /** API Gateway's own errors as FHIR OperationOutcomes, like every error the proxy answers. */
   private addGatewayResponses(): void {
-    const headers = { 'Content-Type': "'application/fhir+json'", 'Cache-Control': "'no-store'" };
+    const [onlyOrigin, ...others] = this.corsAllowedOrigins;
+    // A static header: only safe with one origin (see the class comment), so a browser app can read the OperationOutcome.
+    const cors: Record<string, string> = onlyOrigin !== undefined && others.length === 0 ? { 'Access-Control-Allow-Origin': `'${onlyOrigin}'`, Vary: "'Origin'" } : {};
+    const headers = { 'Content-Type': "'application/fhir+json'", 'Cache-Control': "'no-store'", ...cors };
     const body = (code: string, text: string, coding?: string) =>
       JSON.stringify({
         resourceType: 'OperationOutcome',

@@ -17,6 +17,7 @@
  * | `authorizerCacheTtl` | seconds 0..3600 | authorizer result cache per token (default 300) |
  * | `linkCacheTtl` | seconds 0..3600 | link record cache (default 60) |
  * | `exchangeTokenLifetime` | seconds 1..300 | lifetime of exchanged tokens (default 300) |
+ * | `corsOrigins` | comma-separated origins | browser frontends allowed to call the FHIR API (CORS), e.g. `https://portal.example.com`; never `*` (default none) |
  * | `settingsFile` | path to JSON | roles, scopes and shared types (`AuthzSettings`, default DEFAULT_SETTINGS) |
  * | `logRetentionDays` | a CloudWatch retention value | retention of every log group (default 365) |
  * | `throttleRate`, `throttleBurst` | numbers | stage throttling (default 100 / 200) |
@@ -44,6 +45,7 @@ export const CONTEXT_KEYS = [
   'authorizerCacheTtl',
   'linkCacheTtl',
   'exchangeTokenLifetime',
+  'corsOrigins',
   'settingsFile',
   'logRetentionDays',
   'throttleRate',
@@ -115,6 +117,7 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
       linkCacheTtlSeconds: int('linkCacheTtl'),
       exchangedTokenLifetimeSeconds: int('exchangeTokenLifetime'),
       backend: backendUrl ? { kind: 'url', url: backendUrl } : { kind: 'healthlake', datastoreName },
+      corsAllowedOrigins: list('corsOrigins', /,/), // validated by the stack
     },
     identity: {
       mfa: oneOf('mfa', ['optional', 'required'] as const),

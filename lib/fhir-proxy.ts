@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { AuthzSettings } from '../functions/core/settings';
 import { PROXY_ENV } from '../functions/fhir-proxy/config';
 import type { DiscoveryConfig } from '../functions/fhir-proxy/discovery';
+import { validateOrigins } from '../functions/shared/cors';
 import type { FunctionOptions } from './authorizer';
 import type { FhirBackend } from './fhir-backend';
 import { FhirgateFunction } from './fhirgate-function';
@@ -23,6 +24,11 @@ export interface FhirProxyProps extends FunctionOptions {
    * @default 20000
    */
   readonly backendTimeoutMs?: number;
+  /**
+   * Browser origins the proxy answers CORS requests and preflights for (exact, never `*`).
+   * @default [] (no CORS headers on any response)
+   */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export class FhirProxy extends Construct {
@@ -41,6 +47,7 @@ export class FhirProxy extends Construct {
       pendingWindow: Duration.days(7),
     });
     const backendTimeoutMs = props.backendTimeoutMs ?? 20_000;
+    const corsOrigins = validateOrigins(props.corsAllowedOrigins ?? []);
     this.function = new FhirgateFunction(this, 'Function', {
       entry: 'functions/fhir-proxy/index.ts',
       purpose: 'FHIR proxy (PEP)',
@@ -53,6 +60,7 @@ export class FhirProxy extends Construct {
         [PROXY_ENV.pagingKmsKeyId]: this.pagingKey.keyArn,
         [PROXY_ENV.discovery]: Stack.of(this).toJsonString(props.discovery),
         [PROXY_ENV.backendTimeoutMs]: String(backendTimeoutMs),
+        ...(corsOrigins.length > 0 ? { [PROXY_ENV.corsOrigins]: corsOrigins.join(',') } : {}),
       },
       logKey: props.logKey,
       logRetention: props.logRetention,

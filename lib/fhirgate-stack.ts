@@ -25,7 +25,7 @@ import { TokenService } from './token-service';
 
 export interface FhirgateStackProps extends StackProps {
   /**
-   * What the stack and the local stack share: scopes, caches, token lifetime, backend.
+   * What the stack and the local stack share: scopes, caches, token lifetime, backend, CORS origins.
    * @default {} (every FhirgateSettings default)
    */
   readonly settings?: FhirgateSettings;
@@ -84,6 +84,7 @@ export class FhirgateStack extends Stack {
       logRetention: props.logRetention,
       throttle: props.throttle,
       waf: props.waf ?? false,
+      corsAllowedOrigins: settings.corsAllowedOrigins,
     });
 
     const trust: TrustConfig = {
@@ -110,6 +111,7 @@ export class FhirgateStack extends Stack {
         tokenExchangeEndpoint: this.api.tokenExchangeUrl,
         scopesSupported: ['openid', 'profile', 'email', ...this.identity.scopes],
       },
+      corsAllowedOrigins: settings.corsAllowedOrigins,
       logKey,
       ...common,
       reservedConcurrency: concurrency.proxy,

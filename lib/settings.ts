@@ -1,11 +1,13 @@
 /**
  * The one typed settings object the CDK stack and the local stack share: who holds which SMART
  * scopes (the core `AuthzSettings`, validated by the same `parseSettings` the Lambdas run at cold
- * start), cache lifetimes, the exchanged-token lifetime and the FHIR backend. Stack-only knobs
+ * start), cache lifetimes, the exchanged-token lifetime, the FHIR backend and the browser origins
+ * allowed by CORS (checked by the same `validateOrigins` the proxy runs). Stack-only knobs
  * (Cognito, WAF, logging) live in `FhirgateStackProps`.
  */
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../functions/core/settings';
 import { MAX_EXCHANGE_LIFETIME_SECONDS } from '../functions/core/token-exchange';
+import { validateOrigins } from '../functions/shared/cors';
 
 /** Where FHIR requests go after the PEP. */
 export type BackendSettings =
@@ -43,6 +45,21 @@ export interface FhirgateSettings {
    * @default { kind: 'healthlake' }
    */
   readonly backend?: BackendSettings;
+  /**
+   * Origins of first-party browser frontends that call the FHIR API directly (CORS), exactly as a
+   * browser sends them: `https://host[:port]`, or `http://localhost[:port]` /
+   * `http://127.0.0.1[:port]` for development. Never `*`, and no credentials mode (the API takes
+   * a bearer token, not cookies). Preflights (`OPTIONS`) are answered without a token by the proxy,
+   * which echoes an allowed origin and gives any other origin no CORS headers.
+   *
+   * Limitation: the errors API Gateway produces itself (401 without a valid token, 403 from the
+   * authorizer, throttling, 5xx) carry a static `Access-Control-Allow-Origin` only when exactly
+   * one origin is listed. A static header cannot choose among several origins, and echoing the
+   * request's `Origin` would allow every origin; with several origins a browser app sees such an
+   * error as a network error (status 0), not as its OperationOutcome.
+   * @default [] (no browser access)
+   */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 /** `FhirgateSettings` with every default filled in and every value checked. */
@@ -52,6 +69,7 @@ export interface ResolvedSettings {
   readonly linkCacheTtlSeconds: number;
   readonly exchangedTokenLifetimeSeconds: number;
   readonly backend: BackendSettings;
+  readonly corsAllowedOrigins: readonly string[];
 }
 
 export const DEFAULT_FHIRGATE_SETTINGS: ResolvedSettings = {
@@ -60,6 +78,7 @@ export const DEFAULT_FHIRGATE_SETTINGS: ResolvedSettings = {
   linkCacheTtlSeconds: 60,
   exchangedTokenLifetimeSeconds: MAX_EXCHANGE_LIFETIME_SECONDS,
   backend: { kind: 'healthlake' },
+  corsAllowedOrigins: [],
 };
 
 /** Fill defaults and validate; throws TypeError naming the setting (`fhirgate settings: …`). */
@@ -78,12 +97,19 @@ export function resolveSettings(settings: FhirgateSettings = {}): ResolvedSettin
   } catch (err) {
     return fail(`authz: ${(err as Error).message}`);
   }
+  let corsAllowedOrigins: string[];
+  try {
+    corsAllowedOrigins = validateOrigins(settings.corsAllowedOrigins ?? DEFAULT_FHIRGATE_SETTINGS.corsAllowedOrigins);
+  } catch (err) {
+    return fail(`corsAllowedOrigins: ${(err as Error).message}`);
+  }
   return {
     authz,
     authorizerCacheTtlSeconds: seconds('authorizerCacheTtlSeconds', settings.authorizerCacheTtlSeconds, 0, 3600),
     linkCacheTtlSeconds: seconds('linkCacheTtlSeconds', settings.linkCacheTtlSeconds, 0, 3600),
     exchangedTokenLifetimeSeconds: seconds('exchangedTokenLifetimeSeconds', settings.exchangedTokenLifetimeSeconds, 1, MAX_EXCHANGE_LIFETIME_SECONDS),
     backend: resolveBackend(settings.backend ?? DEFAULT_FHIRGATE_SETTINGS.backend, fail),
+    corsAllowedOrigins,
   };
 }
 

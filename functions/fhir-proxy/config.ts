@@ -3,6 +3,7 @@
  * stops the function from starting: every request then fails (500), none is let through.
  */
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../core/settings';
+import { validateOrigins } from '../shared/cors';
 import type { DiscoveryConfig } from './discovery';
 
 export interface ProxyConfig {
@@ -15,6 +16,8 @@ export interface ProxyConfig {
   readonly publicBaseUrl?: string;
   readonly discovery: DiscoveryConfig;
   readonly backendTimeoutMs: number;
+  /** Origins of first-party browser frontends allowed by CORS; empty: no browser access. */
+  readonly corsAllowedOrigins: readonly string[];
 }
 
 /**
@@ -34,6 +37,8 @@ export const PROXY_ENV = {
   publicBaseUrl: 'FHIRGATE_PUBLIC_BASE_URL',
   discovery: 'FHIRGATE_DISCOVERY',
   backendTimeoutMs: 'FHIRGATE_BACKEND_TIMEOUT_MS',
+  /** Comma-separated exact origins (`https://portal.example.com,http://localhost:5173`). */
+  corsOrigins: 'FHIRGATE_CORS_ORIGINS',
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
@@ -59,7 +64,18 @@ export function proxyConfigFromEnv(env: Readonly<Record<string, string | undefin
     publicBaseUrl: env[PROXY_ENV.publicBaseUrl] || undefined,
     discovery,
     backendTimeoutMs: timeout,
+    corsAllowedOrigins: corsOriginsFromEnv(env[PROXY_ENV.corsOrigins]),
   };
+}
+
+/** The CORS allow-list: comma-separated, blanks around entries ignored; unset or empty is none. */
+function corsOriginsFromEnv(value: string | undefined): string[] {
+  const entries = (value ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  try {
+    return validateOrigins(entries);
+  } catch (err) {
+    throw new TypeError(`${PROXY_ENV.corsOrigins}: ${(err as Error).message}`);
+  }
 }
 
 function pagingKeyFromEnv(env: Readonly<Record<string, string | undefined>>, required: (name: string) => string): PagingKeyConfig {

@@ -31,6 +31,8 @@ const proxy = createProxyHandler({
   discovery: config.discovery,
   publicBaseUrl: config.publicBaseUrl,
   log: jsonLogger,
+  // No allow-list, no CORS: a browser on another origin then cannot read any response.
+  cors: config.corsAllowedOrigins.length > 0 ? { allowedOrigins: config.corsAllowedOrigins } : undefined,
 });
 
 export const handler: ProxyHandler = proxy;

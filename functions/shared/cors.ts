@@ -43,3 +43,41 @@ export function preflight(origin: string | undefined, config: CorsConfig | undef
     },
   };
 }
+
+/** Hosts a plain-http origin may name: a developer's own machine, never anything on a network. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1'];
+
+/**
+ * Check an allow-list from configuration and return it as a new array; TypeError naming the
+ * first bad entry. Each entry is an origin exactly as a browser serializes it in the `Origin`
+ * header (`https://host[:port]`, or `http://localhost|127.0.0.1[:port]`; lower case, no default
+ * port, no path, query, fragment or userinfo), since CORS compares origins as strings. `*` is
+ * refused anywhere: the API never answers "any origin".
+ */
+export function validateOrigins(list: unknown): string[] {
+  if (!Array.isArray(list)) throw new TypeError('allowed origins must be a list of strings');
+  const seen = new Set<string>();
+  for (const origin of list as unknown[]) {
+    if (typeof origin !== 'string') throw new TypeError(`allowed origin ${String(origin)} is not a string`);
+    const bad = (why: string): never => {
+      throw new TypeError(`allowed origin ${JSON.stringify(origin)} ${why}`);
+    };
+    if (origin.includes('*')) bad('is a wildcard: list each origin exactly');
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return bad('is not an origin like https://app.example.com');
+    }
+    if (url.username || url.password) bad('must not carry userinfo');
+    if (url.protocol === 'http:' && !LOOPBACK_HOSTS.includes(url.hostname)) bad('must be https (plain http only for localhost and 127.0.0.1)');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('must be https');
+    if (!/^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/.test(url.hostname)) bad('must name a DNS host or an IPv4 address');
+    // `new URL` adds the "/" path itself; anything else in the string beyond the origin is refused.
+    if (url.pathname !== '/' || url.search || url.hash || origin.endsWith('/')) bad('must be scheme://host[:port] only, without a path, query, fragment or trailing slash');
+    if (url.origin !== origin) bad(`must be written as a browser sends it: ${url.origin}`);
+    if (seen.has(origin)) bad('is listed twice');
+    seen.add(origin);
+  }
+  return [...seen];
+}

@@ -1,16 +1,18 @@
 /**
  * The other backend: an existing FHIR R4 base URL (`-c backendUrl=…`) instead of a HealthLake
- * data store. Also the non-default Cognito choices (MFA required, ESSENTIALS plan) and no WAF,
- * so the conditional nag acknowledgements are exercised. Synthesized once, without bundling.
+ * data store. Also the non-default Cognito choices (MFA required, ESSENTIALS plan), no WAF and
+ * two CORS origins, so the conditional nag acknowledgements are exercised. Synthesized once,
+ * without bundling.
  */
 import type { CfnElement } from 'aws-cdk-lib';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
-import { nagViolations, resourcesOfType, Synthesized, synthesize } from './synth';
+import { apiMethods, gatewayResponses, nagViolations, resourcesOfType, Synthesized, synthesize } from './synth';
 
 const BACKEND = 'https://fhir.example.org/r4';
+const ORIGINS = ['https://portal.example.com', 'http://localhost:5173'];
 let s: Synthesized;
 beforeAll(() => {
-  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl' });
+  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl', corsOrigins: ORIGINS.join(', ') });
 });
 
 const proxyEnv = () => s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.proxy.function.node.defaultChild as CfnElement)].Properties.Environment.Variables;
@@ -44,6 +46,14 @@ test('context overrides reach the resources: MFA required, ESSENTIALS, authorize
   expect(s.stack.stackName).toBe('FhirgateUrl');
 });
 
-test('still clean under both nag packs (the ESSENTIALS plan and missing WAF are acknowledged, MFA needs none)', () => {
+test('two CORS origins: the proxy answers preflights for both, but API Gateway\'s own errors carry no CORS header (a static header cannot choose)', () => {
+  expect(proxyEnv()[PROXY_ENV.corsOrigins]).toBe(ORIGINS.join(','));
+  expect(apiMethods(s.template).filter((m) => m.verb === 'OPTIONS' && m.auth === 'NONE').length).toBe(4);
+  for (const r of Object.values(gatewayResponses(s.template))) {
+    expect(Object.keys(r.ResponseParameters).filter((h) => /access-control|vary/i.test(h))).toEqual([]);
+  }
+});
+
+test('still clean under both nag packs (the ESSENTIALS plan, missing WAF and OPTIONS preflights are acknowledged, MFA needs none)', () => {
   expect(nagViolations(s.app)).toEqual([]);
 });

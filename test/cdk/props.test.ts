@@ -37,12 +37,22 @@ describe('validateStackProps', () => {
     ['a stage name with a dash', { stageName: 'my-stage' }, /stageName/],
     ['zero reserved concurrency', { reservedConcurrency: { proxy: 0 } }, /reservedConcurrency.proxy/],
     ['a retiring key that is an alias', { retiringSigningKeyArns: ['alias/old'] }, /retiringSigningKeyArns/],
+    ['CORS for any origin', { settings: { corsAllowedOrigins: ['*'] } }, /corsAllowedOrigins: allowed origin "\*" is a wildcard/],
+    ['a CORS origin with a path', { settings: { corsAllowedOrigins: ['https://portal.example.com/app'] } }, /corsAllowedOrigins: .*without a path/],
+    ['a plain-http CORS origin that is not loopback', { settings: { corsAllowedOrigins: ['http://portal.example.com'] } }, /corsAllowedOrigins: .*must be https/],
+    ['a CORS origin listed twice', { settings: { corsAllowedOrigins: ['https://a.example', 'https://a.example'] } }, /corsAllowedOrigins: .*listed twice/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => validateStackProps(props)).toThrow(message);
     // …before creating anything: the stack constructor validates first.
     const app = new App();
     expect(() => new FhirgateStack(app, 'Invalid', props)).toThrow(TypeError);
     expect(app.node.findAll().length).toBe(1);
+  });
+
+  test('resolveSettings keeps CORS origins as given, in order; none by default', () => {
+    const origins = ['https://portal.example.com', 'http://localhost:5173', 'http://127.0.0.1:8080'];
+    expect(resolveSettings({ corsAllowedOrigins: origins }).corsAllowedOrigins).toEqual(origins);
+    expect(resolveSettings({}).corsAllowedOrigins).toEqual([]);
   });
 
   test('resolveSettings normalises a URL backend (trailing slash)', () => {
@@ -101,9 +111,16 @@ describe('configFromContext (-c key=value)', () => {
       logRetentionDays: '731',
       throttleRate: '50',
       sourceMaps: 'false',
+      corsOrigins: 'https://portal.example.com, http://localhost:5173',
     });
     expect(props).toMatchObject({
-      settings: { backend: { kind: 'url', url: 'https://fhir.example.org/r4' }, authorizerCacheTtlSeconds: 60, linkCacheTtlSeconds: 10, exchangedTokenLifetimeSeconds: 120 },
+      settings: {
+        backend: { kind: 'url', url: 'https://fhir.example.org/r4' },
+        authorizerCacheTtlSeconds: 60,
+        linkCacheTtlSeconds: 10,
+        exchangedTokenLifetimeSeconds: 120,
+        corsAllowedOrigins: ['https://portal.example.com', 'http://localhost:5173'],
+      },
       identity: {
         mfa: 'required',
         selfSignUp: true,
@@ -138,6 +155,11 @@ describe('configFromContext (-c key=value)', () => {
     [{ backendUrl: 'https://x.example/r4', datastoreName: 'x' }, /context datastoreName/],
   ])('refuses %j', (context, message) => {
     expect(() => from(context)).toThrow(message);
+  });
+
+  test('corsOrigins as a JSON list from cdk.json; a bad origin is refused by the stack', () => {
+    expect(from({ corsOrigins: ['https://portal.example.com'] }).props.settings?.corsAllowedOrigins).toEqual(['https://portal.example.com']);
+    expect(() => validateStackProps(from({ corsOrigins: '*' }).props)).toThrow(/corsAllowedOrigins: allowed origin "\*" is a wildcard/);
   });
 
   test('every documented key is read', () => {

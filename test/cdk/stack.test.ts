@@ -14,7 +14,7 @@ import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/dem
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
 import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
 import { DELEGATION_SCOPE } from '../../lib/identity';
-import { resourcesOfType, Synthesized, synthesize } from './synth';
+import { apiMethods, gatewayResponses, resourcesOfType, Synthesized, synthesize } from './synth';
 
 let s: Synthesized;
 beforeAll(() => {
@@ -256,25 +256,7 @@ describe('IAM: least privilege', () => {
 });
 
 describe('API Gateway', () => {
-  const methods = () =>
-    resourcesOfType(s.template, 'AWS::ApiGateway::Method').map(([, p]) => ({
-      verb: p.HttpMethod as string,
-      path: pathOf(p.ResourceId),
-      auth: p.AuthorizationType as string,
-      authorizer: p.AuthorizerId,
-      target: JSON.stringify(p.Integration?.Uri),
-    }));
-  /** The resource path of an AWS::ApiGateway::Resource by walking ParentId to the root. */
-  const pathOf = (ref: { Ref?: string }): string => {
-    const resources = s.template.toJSON().Resources;
-    const parts: string[] = [];
-    let current = ref?.Ref;
-    while (current && resources[current]?.Type === 'AWS::ApiGateway::Resource') {
-      parts.unshift(resources[current].Properties.PathPart);
-      current = resources[current].Properties.ParentId.Ref;
-    }
-    return `/${parts.join('/')}`;
-  };
+  const methods = () => apiMethods(s.template);
 
   test('TOKEN authorizer: Authorization header, bearer regex, 300 s cache', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
@@ -287,7 +269,7 @@ describe('API Gateway', () => {
     expect(BEARER_TOKEN_PATTERN).toBe('^Bearer [-A-Za-z0-9._~+/]+=*$');
   });
 
-  test('the authorizer guards every FHIR method, and nothing else', () => {
+  test('the authorizer guards every FHIR method, and nothing else (no CORS configured: no OPTIONS route)', () => {
     const authorizerId = { Ref: id(s.stack.api.node.findChild('TokenAuthorizer').node.defaultChild) };
     const table = methods().map((m) => `${m.verb} ${m.path} ${m.auth}${m.authorizer ? ' authorizer' : ''}`).sort();
     expect(table).toEqual([
@@ -334,9 +316,7 @@ describe('API Gateway', () => {
   });
 
   test('API Gateway\'s own errors are FHIR OperationOutcomes; a Deny carries the authorizer\'s reason', () => {
-    const responses: Record<string, Record<string, any>> = Object.fromEntries(
-      resourcesOfType(s.template, 'AWS::ApiGateway::GatewayResponse').map(([, p]) => [p.ResponseType, p]),
-    );
+    const responses = gatewayResponses(s.template);
     expect(Object.keys(responses).sort()).toEqual(['ACCESS_DENIED', 'DEFAULT_4XX', 'DEFAULT_5XX', 'MISSING_AUTHENTICATION_TOKEN', 'UNAUTHORIZED']);
     for (const r of Object.values(responses)) {
       expect(r.ResponseParameters['gatewayresponse.header.Content-Type']).toBe("'application/fhir+json'");
@@ -349,6 +329,8 @@ describe('API Gateway', () => {
     expect(responses.ACCESS_DENIED.ResponseTemplates['application/json']).toContain('$context.authorizer.reason');
     expect(responses.UNAUTHORIZED.StatusCode).toBe('401');
     expect(responses.UNAUTHORIZED.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe("'Bearer'");
+    // No CORS origins configured: no browser may read anything, errors included.
+    for (const r of Object.values(responses)) expect(Object.keys(r.ResponseParameters).filter((h) => /access-control/i.test(h))).toEqual([]);
   });
 
   test('WAF (when enabled): managed rules and a rate limit on the stage, logs with tokens and queries redacted', () => {

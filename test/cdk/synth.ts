@@ -84,3 +84,29 @@ export function acknowledgements(root: IConstruct): { rule: string; reason: stri
 export function resourcesOfType(template: Template, type: string): [string, Record<string, any>][] {
   return Object.entries(template.findResources(type)).map(([id, r]) => [id, (r as { Properties?: Record<string, any> }).Properties ?? {}]);
 }
+
+/** Every API method as `{ verb, path, auth, authorizer, target }`, its path found by walking ParentId to the root. */
+export function apiMethods(template: Template): { verb: string; path: string; auth: string; authorizer: unknown; target: string }[] {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const pathOf = (ref: { Ref?: string }): string => {
+    const parts: string[] = [];
+    let current = ref?.Ref;
+    while (current && resources[current]?.Type === 'AWS::ApiGateway::Resource') {
+      parts.unshift(resources[current]!.Properties.PathPart);
+      current = resources[current]!.Properties.ParentId.Ref;
+    }
+    return `/${parts.join('/')}`;
+  };
+  return resourcesOfType(template, 'AWS::ApiGateway::Method').map(([, p]) => ({
+    verb: p.HttpMethod as string,
+    path: pathOf(p.ResourceId),
+    auth: p.AuthorizationType as string,
+    authorizer: p.AuthorizerId,
+    target: JSON.stringify(p.Integration?.Uri),
+  }));
+}
+
+/** Gateway responses by response type (`UNAUTHORIZED`, `DEFAULT_4XX`, …). */
+export function gatewayResponses(template: Template): Record<string, Record<string, any>> {
+  return Object.fromEntries(resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse').map(([, p]) => [p.ResponseType, p]));
+}

@@ -2,6 +2,7 @@
  * `npm run demo`: with the local stack running, walk the access patterns with real requests and
  * print what each caller sees — allowed and refused — in words a person can follow.
  */
+import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
@@ -43,6 +44,28 @@ async function machineToken(info: StackInfo, name: string, scope?: string): Prom
   });
   const body = (await res.json()) as { access_token?: string; error?: string };
   if (!body.access_token) throw new Error(`token endpoint refused ${name}: ${body.error}`);
+  return body.access_token;
+}
+
+/** SMART Backend Services: sign a client assertion with the demo client's key, trade it for a system/ token. */
+async function backendServicesToken(info: StackInfo): Promise<string> {
+  const client = info.backendClients[0];
+  if (!client) throw new Error('stack.json has no backend client');
+  const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64url({ alg: client.alg, kid: client.kid, typ: 'JWT' })}.${b64url({ iss: client.clientId, sub: client.clientId, aud: client.tokenUrl, exp: now + 60, jti: randomUUID() })}`;
+  const signature = sign('sha384', Buffer.from(input), { key: createPrivateKey(client.privateKeyPem), dsaEncoding: 'ieee-p1363' });
+  const res = await fetch(client.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: `${input}.${signature.toString('base64url')}`,
+    }),
+  });
+  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+  if (!body.access_token) throw new Error(`backend token refused: ${body.error}: ${body.error_description}`);
   return body.access_token;
 }
 
@@ -96,8 +119,18 @@ async function main(): Promise<void> {
   process.stdout.write(`fhirgate demo against ${info.fhirBaseUrl}\n`);
 
   await section(
-    '1. API server with its own machine token (SMART Backend Services style, system/ scopes)',
-    'client_credentials token, scope system/*.rs: every patient, read and search only.',
+    '1. API server acting for itself — recommended: SMART Backend Services, signed client assertion (private_key_jwt)',
+    'backend-sync signs a one-time ES384 assertion, fhirgate issues a ≤300 s system/*.rs token: every patient, read and search only.',
+    await backendServicesToken(info),
+    info,
+    [
+      { what: 'GET Patient (all patients)', path: 'Patient' },
+      { what: 'POST Observation (no write scope)', path: 'Observation', method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'demo' }, subject: { reference: 'Patient/pat-bob' } } },
+    ],
+  );
+  await section(
+    '   simple alternative: Cognito client_credentials with a client secret',
+    'api-server, scope system/*.rs: the same reach, but a shared secret authenticates the client.',
     await machineToken(info, 'api-server', 'system/*.rs'),
     info,
     [

@@ -6,8 +6,8 @@
  * | `/fhir`, `/fhir/{proxy+}` | ANY | TOKEN authorizer | FHIR proxy (PEP) |
  * | `/fhir/metadata`, `/fhir/.well-known/smart-configuration` | GET | none (discovery is public) | FHIR proxy |
  * | each `/fhir…` resource above, only when CORS origins are configured | OPTIONS | none (CORS preflight) | FHIR proxy |
- * | `/auth/token` | POST | none (the form carries both tokens) | token exchange |
- * | `/auth/jwks.json` | GET | none (public keys) | token exchange |
+ * | `/auth/token` | POST | none (the form carries both tokens, or a client assertion) | token service |
+ * | `/auth/jwks.json` | GET | none (public keys) | token service |
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
@@ -75,7 +75,7 @@ export class FhirgateApi extends Construct {
   /** The public FHIR base URL (also the audience of exchanged tokens). */
   readonly fhirBaseUrl: string;
   readonly smartConfigurationUrl: string;
-  /** RFC 8693 token endpoint. */
+  /** fhirgate's token endpoint: RFC 8693 exchange and SMART Backend Services client assertions (their `aud`). */
   readonly tokenExchangeUrl: string;
   /** `iss` of exchanged tokens. */
   readonly tokenExchangeIssuer: string;
@@ -236,11 +236,11 @@ export class FhirgateApi extends Construct {
       Validations.of(method).acknowledge(
         {
           id: 'AwsSolutions-APIG4',
-          reason: 'The RFC 8693 token endpoint authenticates its callers from the form itself (the actor token and the subject token are both verified Cognito tokens), and the JWKS of exchanged tokens is public by design',
+          reason: 'The fhirgate token endpoint authenticates its callers from the form itself (RFC 8693: the actor and subject tokens are both verified Cognito tokens; SMART Backend Services: a private_key_jwt client assertion verified against the registered client keys), and the JWKS of exchanged tokens is public by design',
         },
         {
           id: 'AwsSolutions-COG4',
-          reason: 'The fhirgate token exchange verifies both Cognito tokens in the request body itself (RFC 8693 §2.1), which a Cognito authorizer reading one header cannot; the JWKS route serves public keys only',
+          reason: 'The fhirgate token exchange verifies the credentials in the request body itself (both Cognito tokens, RFC 8693 §2.1, or a client assertion, RFC 7523), which a Cognito authorizer reading one header cannot; the JWKS route serves public keys only',
         },
       );
     }

@@ -19,6 +19,8 @@ export interface TrustConfig {
   readonly issuers: readonly TrustedIssuer[];
   readonly userClientIds: readonly string[];
   readonly machineClientIds: readonly string[];
+  /** Registered private_key_jwt clients allowed to reach the FHIR API (FhirgateSettings.backendClientIds). */
+  readonly backendClientIds: readonly string[];
   readonly links: LinksTable;
   readonly linkCacheTtlSeconds: number;
   readonly authz: AuthzSettings;
@@ -30,6 +32,8 @@ export function trustEnvironment(trust: TrustConfig, stack: Stack): Record<strin
     [ENV.issuers]: stack.toJsonString(trust.issuers),
     [ENV.userClientIds]: trust.userClientIds.join(','),
     [ENV.machineClientIds]: trust.machineClientIds.join(','),
+    // Unset rather than empty when none: an empty allow-list is the handlers' default.
+    ...(trust.backendClientIds.length > 0 ? { [ENV.backendClientIds]: trust.backendClientIds.join(',') } : {}),
     [ENV.linksTable]: trust.links.table.tableName,
     [ENV.linkCacheTtlSeconds]: String(trust.linkCacheTtlSeconds),
     [ENV.settings]: JSON.stringify(trust.authz),

@@ -18,6 +18,7 @@
  * | `linkCacheTtl` | seconds 0..3600 | link record cache (default 60) |
  * | `exchangeTokenLifetime` | seconds 1..300 | lifetime of exchanged tokens (default 300) |
  * | `corsOrigins` | comma-separated origins | browser frontends allowed to call the FHIR API (CORS), e.g. `https://portal.example.com`; never `*` (default none) |
+ * | `backendClientIds` | comma-separated client ids | SMART Backend Services (private_key_jwt) clients, registered with the admin CLI, allowed to get tokens and reach the FHIR API (default none) |
  * | `settingsFile` | path to JSON | roles, scopes and shared types (`AuthzSettings`, default DEFAULT_SETTINGS) |
  * | `logRetentionDays` | a CloudWatch retention value | retention of every log group (default 365) |
  * | `throttleRate`, `throttleBurst` | numbers | stage throttling (default 100 / 200) |
@@ -46,6 +47,7 @@ export const CONTEXT_KEYS = [
   'linkCacheTtl',
   'exchangeTokenLifetime',
   'corsOrigins',
+  'backendClientIds',
   'settingsFile',
   'logRetentionDays',
   'throttleRate',
@@ -118,6 +120,7 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
       exchangedTokenLifetimeSeconds: int('exchangeTokenLifetime'),
       backend: backendUrl ? { kind: 'url', url: backendUrl } : { kind: 'healthlake', datastoreName },
       corsAllowedOrigins: list('corsOrigins', /,/), // validated by the stack
+      backendClientIds: list('backendClientIds', /,/), // validated by the stack
     },
     identity: {
       mfa: oneOf('mfa', ['optional', 'required'] as const),

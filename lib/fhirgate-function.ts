@@ -20,6 +20,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+const DEFAULT_OUTBOUND_CALLS = 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL';
+
 /** Repository root: the entry paths and the lock file are resolved from here. */
 export const PROJECT_ROOT = join(__dirname, '..');
 
@@ -48,6 +50,11 @@ export interface FhirgateFunctionProps {
    * @default false
    */
   readonly sourceMap?: boolean;
+  /**
+   * What the function calls over the network, in words (named in its LambdaInsideVPC acknowledgement).
+   * @default 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL'
+   */
+  readonly outboundCalls?: string;
 }
 
 /** Node.js 22 on arm64, bundled by local esbuild, traced, logging to its own encrypted log group. */
@@ -130,7 +137,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
       },
       {
         id: 'HIPAA.Security-LambdaInsideVPC',
-        reason: `The fhirgate ${props.purpose} calls only public HTTPS endpoints (Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL) and needs no private network; a VPC would add NAT cost and cold-start latency without reducing exposure`,
+        reason: `The fhirgate ${props.purpose} calls only public HTTPS endpoints (${props.outboundCalls ?? DEFAULT_OUTBOUND_CALLS}) and needs no private network; a VPC would add NAT cost and cold-start latency without reducing exposure`,
       },
     );
     if (props.reservedConcurrency === undefined) {

@@ -1,10 +1,10 @@
 /**
  * The fhirgate stack: wires one construct per runtime piece.
  *
- *   identity (Cognito) ─┐
- *   links table ────────┼─▶ authorizer λ ─┐
- *   FHIR backend ───────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
- *                       └─▶ token service λ┘
+ *   identity (Cognito) ───┐
+ *   links table ──────────┼─▶ authorizer λ ─┐
+ *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
+ *   backend client tables ┴─▶ token service λ┘
  *
  * Props are validated before anything is created; a mistake is a TypeError that names the prop.
  */
@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { parseScope } from '../functions/core/scopes';
 import { FhirgateApi } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
+import { BackendClientTables } from './client-tables';
 import { FhirBackend } from './fhir-backend';
 import { FhirProxy } from './fhir-proxy';
 import { DELEGATION_SCOPE, FhirgateIdentity, FhirgateIdentityProps, MachineClient } from './identity';
@@ -25,7 +26,8 @@ import { TokenService } from './token-service';
 
 export interface FhirgateStackProps extends StackProps {
   /**
-   * What the stack and the local stack share: scopes, caches, token lifetime, backend, CORS origins.
+   * What the stack and the local stack share: scopes, caches, token lifetime, backend, CORS
+   * origins, backend (private_key_jwt) client allow-list.
    * @default {} (every FhirgateSettings default)
    */
   readonly settings?: FhirgateSettings;
@@ -60,6 +62,8 @@ export class FhirgateStack extends Stack {
   readonly settings: ResolvedSettings;
   readonly identity: FhirgateIdentity;
   readonly links: LinksTable;
+  /** Client registry and assertion replay store of SMART Backend Services (private_key_jwt) clients. */
+  readonly backendClients: BackendClientTables;
   readonly backend: FhirBackend;
   readonly api: FhirgateApi;
   readonly authorizer: FhirgateAuthorizer;
@@ -76,6 +80,7 @@ export class FhirgateStack extends Stack {
 
     this.identity = new FhirgateIdentity(this, 'Identity', { authz, ...props.identity });
     this.links = new LinksTable(this, 'Links');
+    this.backendClients = new BackendClientTables(this, 'BackendClients');
     this.backend = new FhirBackend(this, 'FhirBackend', { backend: settings.backend });
     this.api = new FhirgateApi(this, 'Api', {
       stageName: props.stageName,
@@ -94,6 +99,7 @@ export class FhirgateStack extends Stack {
       ],
       userClientIds: [this.identity.webClient.userPoolClientId],
       machineClientIds: this.identity.machineClients.map((c: cognito.UserPoolClient) => c.userPoolClientId),
+      backendClientIds: settings.backendClientIds,
       links: this.links,
       linkCacheTtlSeconds: settings.linkCacheTtlSeconds,
       authz,
@@ -109,6 +115,8 @@ export class FhirgateStack extends Stack {
         tokenEndpoint: `${this.identity.baseUrl}/oauth2/token`,
         jwksUri: `${this.identity.issuer}/.well-known/jwks.json`,
         tokenExchangeEndpoint: this.api.tokenExchangeUrl,
+        // The same /auth/token: it also takes SMART Backend Services client assertions.
+        backendTokenEndpoint: this.api.tokenExchangeUrl,
         scopesSupported: ['openid', 'profile', 'email', ...this.identity.scopes],
       },
       corsAllowedOrigins: settings.corsAllowedOrigins,
@@ -123,6 +131,8 @@ export class FhirgateStack extends Stack {
       delegationScope: DELEGATION_SCOPE,
       lifetimeSeconds: settings.exchangedTokenLifetimeSeconds,
       retiringSigningKeyArns: props.retiringSigningKeyArns,
+      // Assertions name the token endpoint as their `aud` (SMART Backend Services, RFC 7523 §3).
+      backendClients: { tables: this.backendClients, tokenUrl: this.api.tokenExchangeUrl },
       logKey,
       ...common,
       reservedConcurrency: concurrency.tokenService,
@@ -140,6 +150,7 @@ export class FhirgateStack extends Stack {
     output('TokenExchangeUrl', this.api.tokenExchangeUrl, 'RFC 8693 token exchange endpoint');
     output('JwksUrl', this.api.jwksUrl, 'Public keys of exchanged tokens');
     output('LinksTableName', this.links.table.tableName, 'DynamoDB links table (user → patients)');
+    output('ClientsTableName', this.backendClients.clients.tableName, 'DynamoDB registry of SMART Backend Services clients (private_key_jwt)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
   }
 }

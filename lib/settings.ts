@@ -2,7 +2,8 @@
  * The one typed settings object the CDK stack and the local stack share: who holds which SMART
  * scopes (the core `AuthzSettings`, validated by the same `parseSettings` the Lambdas run at cold
  * start), cache lifetimes, the exchanged-token lifetime, the FHIR backend and the browser origins
- * allowed by CORS (checked by the same `validateOrigins` the proxy runs). Stack-only knobs
+ * allowed by CORS (checked by the same `validateOrigins` the proxy runs), and the backend clients
+ * (private_key_jwt) allowed to reach the FHIR API. Stack-only knobs
  * (Cognito, WAF, logging) live in `FhirgateStackProps`.
  */
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../functions/core/settings';
@@ -60,6 +61,14 @@ export interface FhirgateSettings {
    * @default [] (no browser access)
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * SMART Backend Services clients (private_key_jwt, registered in the client registry with the
+   * admin CLI) allowed to reach the FHIR API: the registry says who can authenticate, this
+   * deployment allow-list says who may use their tokens. Set as `FHIRGATE_BACKEND_CLIENT_IDS` on
+   * the authorizer and the token service. Each id is 1-128 RFC 3986 unreserved characters.
+   * @default [] (no backend client may get a token or reach the FHIR API)
+   */
+  readonly backendClientIds?: readonly string[];
 }
 
 /** `FhirgateSettings` with every default filled in and every value checked. */
@@ -70,6 +79,7 @@ export interface ResolvedSettings {
   readonly exchangedTokenLifetimeSeconds: number;
   readonly backend: BackendSettings;
   readonly corsAllowedOrigins: readonly string[];
+  readonly backendClientIds: readonly string[];
 }
 
 export const DEFAULT_FHIRGATE_SETTINGS: ResolvedSettings = {
@@ -79,6 +89,7 @@ export const DEFAULT_FHIRGATE_SETTINGS: ResolvedSettings = {
   exchangedTokenLifetimeSeconds: MAX_EXCHANGE_LIFETIME_SECONDS,
   backend: { kind: 'healthlake' },
   corsAllowedOrigins: [],
+  backendClientIds: [],
 };
 
 /** Fill defaults and validate; throws TypeError naming the setting (`fhirgate settings: …`). */
@@ -110,7 +121,22 @@ export function resolveSettings(settings: FhirgateSettings = {}): ResolvedSettin
     exchangedTokenLifetimeSeconds: seconds('exchangedTokenLifetimeSeconds', settings.exchangedTokenLifetimeSeconds, 1, MAX_EXCHANGE_LIFETIME_SECONDS),
     backend: resolveBackend(settings.backend ?? DEFAULT_FHIRGATE_SETTINGS.backend, fail),
     corsAllowedOrigins,
+    backendClientIds: resolveBackendClientIds(settings.backendClientIds ?? DEFAULT_FHIRGATE_SETTINGS.backendClientIds, fail),
   };
+}
+
+/** A backend client id: RFC 3986 unreserved characters (it travels in form bodies and a comma-separated variable). */
+const BACKEND_CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+
+function resolveBackendClientIds(ids: readonly string[], fail: (message: string) => never): string[] {
+  if (!Array.isArray(ids)) fail('backendClientIds must be a list of client ids');
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (typeof id !== 'string' || !BACKEND_CLIENT_ID.test(id)) fail(`backendClientIds: ${JSON.stringify(id)} must be 1-128 letters, digits or . _ ~ -`);
+    if (seen.has(id)) fail(`backendClientIds: ${JSON.stringify(id)} is listed twice`);
+    seen.add(id);
+  }
+  return [...ids];
 }
 
 function resolveBackend(backend: BackendSettings, fail: (message: string) => never): BackendSettings {

@@ -1,8 +1,11 @@
 /**
- * The token service Lambda (functions/token-exchange): RFC 8693 token exchange at
- * `POST /auth/token` and the JWKS of the tokens it issues at `GET /auth/jwks.json`. It signs with
- * an asymmetric KMS key (ECC_NIST_P256, ES256) whose private half never leaves KMS; its only
- * permissions are kms:Sign/kms:GetPublicKey on that key and reading links like the authorizer.
+ * The token service Lambda (functions/token-exchange): RFC 8693 token exchange and, with its
+ * client tables, SMART Backend Services `client_credentials` with private_key_jwt assertions
+ * (RFC 7523) at `POST /auth/token`, and the JWKS of the tokens it issues at `GET /auth/jwks.json`.
+ * It signs with an asymmetric KMS key (ECC_NIST_P256, ES256) whose private half never leaves KMS;
+ * its only permissions are kms:Sign/kms:GetPublicKey on that key, reading links like the
+ * authorizer, GetItem on the client registry and PutItem on the assertion replay store. It is not
+ * in a VPC: it fetches registered clients' JWKS URLs from the internet.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +13,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { EXCHANGE_ENV } from '../functions/token-exchange/config';
 import { FunctionOptions, TrustConfig, trustEnvironment } from './authorizer';
+import type { BackendClientTables } from './client-tables';
 import { FhirgateFunction } from './fhirgate-function';
+
+/** SMART Backend Services (private_key_jwt) clients: where they are registered, and the `aud` of their assertions. */
+export interface BackendClientsConfig {
+  readonly tables: BackendClientTables;
+  /** The public URL of `POST /auth/token`: the `aud` every client assertion must carry (RFC 7523 §3 item 3). */
+  readonly tokenUrl: string;
+}
 
 export interface TokenServiceProps extends FunctionOptions {
   readonly trust: TrustConfig;
@@ -27,6 +38,12 @@ export interface TokenServiceProps extends FunctionOptions {
    * @default []
    */
   readonly retiringSigningKeyArns?: readonly string[];
+  /**
+   * Accept `grant_type=client_credentials` with client assertions from the clients registered in
+   * these tables (which clients may then reach the FHIR API is `trust.backendClientIds`).
+   * @default - none: the token service only exchanges tokens
+   */
+  readonly backendClients?: BackendClientsConfig;
 }
 
 export class TokenService extends Construct {
@@ -45,6 +62,7 @@ export class TokenService extends Construct {
       pendingWindow: Duration.days(7),
     });
     const retiring = props.retiringSigningKeyArns ?? [];
+    const backend = props.backendClients;
     this.function = new FhirgateFunction(this, 'Function', {
       entry: 'functions/token-exchange/index.ts',
       purpose: 'token exchange',
@@ -56,7 +74,16 @@ export class TokenService extends Construct {
         [EXCHANGE_ENV.lifetimeSeconds]: String(props.lifetimeSeconds),
         [EXCHANGE_ENV.signingKeyId]: this.signingKey.keyArn,
         ...(retiring.length > 0 ? { [EXCHANGE_ENV.retiringKeyIds]: retiring.join(',') } : {}),
+        ...(backend
+          ? {
+              [EXCHANGE_ENV.clientsTable]: backend.tables.clients.tableName,
+              [EXCHANGE_ENV.replayTable]: backend.tables.replay.tableName,
+              [EXCHANGE_ENV.tokenUrl]: backend.tokenUrl,
+            }
+          : {}),
       },
+      // Client JWKS URLs are any https host a client registered, not only AWS endpoints.
+      ...(backend ? { outboundCalls: 'Cognito JWKS, DynamoDB, KMS, and the https JWKS URLs of registered backend clients, on any internet host' } : {}),
       logKey: props.logKey,
       logRetention: props.logRetention,
       reservedConcurrency: props.reservedConcurrency,
@@ -66,6 +93,7 @@ export class TokenService extends Construct {
       new iam.PolicyStatement({ actions: ['kms:Sign', 'kms:GetPublicKey'], resources: [this.signingKey.keyArn] }),
       ...retiring.map((arn) => new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [arn] })),
       ...props.trust.links.getItemStatements(),
+      ...(backend ? backend.tables.tokenServiceStatements() : []),
     );
   }
 }

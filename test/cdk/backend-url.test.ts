@@ -1,10 +1,11 @@
 /**
  * The other backend: an existing FHIR R4 base URL (`-c backendUrl=…`) instead of a HealthLake
  * data store. Also the non-default Cognito choices (MFA required, ESSENTIALS plan), no WAF and
- * two CORS origins, so the conditional nag acknowledgements are exercised. Synthesized once,
- * without bundling.
+ * two CORS origins, so the conditional nag acknowledgements are exercised; and an allow-list of
+ * backend (private_key_jwt) clients. Synthesized once, without bundling.
  */
 import type { CfnElement } from 'aws-cdk-lib';
+import { ENV } from '../../functions/authorizer/config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { apiMethods, gatewayResponses, nagViolations, resourcesOfType, Synthesized, synthesize } from './synth';
 
@@ -12,7 +13,7 @@ const BACKEND = 'https://fhir.example.org/r4';
 const ORIGINS = ['https://portal.example.com', 'http://localhost:5173'];
 let s: Synthesized;
 beforeAll(() => {
-  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl', corsOrigins: ORIGINS.join(', ') });
+  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl', corsOrigins: ORIGINS.join(', '), backendClientIds: 'etl-nightly, analytics.svc' });
 });
 
 const proxyEnv = () => s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.proxy.function.node.defaultChild as CfnElement)].Properties.Environment.Variables;
@@ -52,6 +53,13 @@ test('two CORS origins: the proxy answers preflights for both, but API Gateway\'
   for (const r of Object.values(gatewayResponses(s.template))) {
     expect(Object.keys(r.ResponseParameters).filter((h) => /access-control|vary/i.test(h))).toEqual([]);
   }
+});
+
+test('-c backendClientIds=…: the allow-list reaches the authorizer and the token service, and no other function', () => {
+  const envOf = (fn: { node: { defaultChild?: unknown } }) => s.template.toJSON().Resources[s.stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+  expect(envOf(s.stack.authorizer.function)[ENV.backendClientIds]).toBe('etl-nightly,analytics.svc');
+  expect(envOf(s.stack.tokenService.function)[ENV.backendClientIds]).toBe('etl-nightly,analytics.svc');
+  expect(proxyEnv()[ENV.backendClientIds]).toBeUndefined();
 });
 
 test('still clean under both nag packs (the ESSENTIALS plan, missing WAF and OPTIONS preflights are acknowledged, MFA needs none)', () => {

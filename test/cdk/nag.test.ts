@@ -17,6 +17,7 @@ beforeAll(() => {
 const PURPOSE: readonly [RegExp, RegExp][] = [
   [/\/Identity\//, /user pool/i],
   [/\/Links\//, /links table/i],
+  [/\/BackendClients\//, /backend client registry|client assertion replay store/i],
   [/\/Api\//, /fhirgate API|FHIR discovery|FHIR routes|token endpoint|token exchange|fhirgate FHIR proxy/i],
   [/\/Authorizer\//, /token authorizer/i],
   [/\/FhirProxy\//, /FHIR proxy/i],
@@ -60,6 +61,15 @@ test('every acknowledgement has a reason of substance that names what the resour
   }
 });
 
+test('the replay store is the one table without point-in-time recovery, and says why', () => {
+  const pitr = acknowledgements(s.app).filter((a) => a.rule === 'AwsSolutions-DDB3' || a.rule === 'HIPAA.Security-DynamoDBPITREnabled');
+  expect(pitr.map((a) => `${a.rule} ${a.path}`).sort()).toEqual([
+    `AwsSolutions-DDB3 ${s.stack.backendClients.replay.node.path}`,
+    `HIPAA.Security-DynamoDBPITREnabled ${s.stack.backendClients.replay.node.path}`,
+  ]);
+  for (const a of pitr) expect(a.reason).toMatch(/jti/);
+});
+
 test('acknowledgements sit on the resource they concern, never on the stack or the app', () => {
   for (const ack of acknowledgements(s.app)) expect(ack.path.split('/').length).toBeGreaterThan(2);
 });
@@ -72,12 +82,14 @@ test('the list of acknowledged rules (review any change to it)', () => {
     'AwsSolutions-APIG4',
     'AwsSolutions-COG2',
     'AwsSolutions-COG4',
+    'AwsSolutions-DDB3',
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
     'AwsSolutions-IAM5[Resource::*]',
     'AwsSolutions-L1',
     'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
     'HIPAA.Security-APIGWSSLEnabled',
     'HIPAA.Security-DynamoDBInBackupPlan',
+    'HIPAA.Security-DynamoDBPITREnabled',
     'HIPAA.Security-LambdaConcurrency',
     'HIPAA.Security-LambdaDLQ',
     'HIPAA.Security-LambdaInsideVPC',

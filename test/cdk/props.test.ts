@@ -41,6 +41,11 @@ describe('validateStackProps', () => {
     ['a CORS origin with a path', { settings: { corsAllowedOrigins: ['https://portal.example.com/app'] } }, /corsAllowedOrigins: .*without a path/],
     ['a plain-http CORS origin that is not loopback', { settings: { corsAllowedOrigins: ['http://portal.example.com'] } }, /corsAllowedOrigins: .*must be https/],
     ['a CORS origin listed twice', { settings: { corsAllowedOrigins: ['https://a.example', 'https://a.example'] } }, /corsAllowedOrigins: .*listed twice/],
+    ['a backend client id with a comma (it would split the allow-list variable)', { settings: { backendClientIds: ['a,b'] } }, /backendClientIds: "a,b" must be 1-128/],
+    ['a backend client id with a space', { settings: { backendClientIds: ['etl nightly'] } }, /backendClientIds: "etl nightly"/],
+    ['an empty backend client id', { settings: { backendClientIds: [''] } }, /backendClientIds: ""/],
+    ['a backend client id longer than 128 characters', { settings: { backendClientIds: ['x'.repeat(129)] } }, /backendClientIds/],
+    ['a backend client listed twice', { settings: { backendClientIds: ['etl', 'etl'] } }, /backendClientIds: "etl" is listed twice/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => validateStackProps(props)).toThrow(message);
     // …before creating anything: the stack constructor validates first.
@@ -53,6 +58,12 @@ describe('validateStackProps', () => {
     const origins = ['https://portal.example.com', 'http://localhost:5173', 'http://127.0.0.1:8080'];
     expect(resolveSettings({ corsAllowedOrigins: origins }).corsAllowedOrigins).toEqual(origins);
     expect(resolveSettings({}).corsAllowedOrigins).toEqual([]);
+  });
+
+  test('resolveSettings keeps backend client ids (RFC 3986 unreserved characters) as given; none by default', () => {
+    const ids = ['etl-nightly', 'analytics.svc', 'a_b~c', 'x'.repeat(128)];
+    expect(resolveSettings({ backendClientIds: ids }).backendClientIds).toEqual(ids);
+    expect(resolveSettings({}).backendClientIds).toEqual([]);
   });
 
   test('resolveSettings normalises a URL backend (trailing slash)', () => {
@@ -112,6 +123,7 @@ describe('configFromContext (-c key=value)', () => {
       throttleRate: '50',
       sourceMaps: 'false',
       corsOrigins: 'https://portal.example.com, http://localhost:5173',
+      backendClientIds: 'etl-nightly, analytics.svc',
     });
     expect(props).toMatchObject({
       settings: {
@@ -120,6 +132,7 @@ describe('configFromContext (-c key=value)', () => {
         linkCacheTtlSeconds: 10,
         exchangedTokenLifetimeSeconds: 120,
         corsAllowedOrigins: ['https://portal.example.com', 'http://localhost:5173'],
+        backendClientIds: ['etl-nightly', 'analytics.svc'],
       },
       identity: {
         mfa: 'required',
@@ -160,6 +173,11 @@ describe('configFromContext (-c key=value)', () => {
   test('corsOrigins as a JSON list from cdk.json; a bad origin is refused by the stack', () => {
     expect(from({ corsOrigins: ['https://portal.example.com'] }).props.settings?.corsAllowedOrigins).toEqual(['https://portal.example.com']);
     expect(() => validateStackProps(from({ corsOrigins: '*' }).props)).toThrow(/corsAllowedOrigins: allowed origin "\*" is a wildcard/);
+  });
+
+  test('backendClientIds as a JSON list from cdk.json; a bad id is refused by the stack', () => {
+    expect(from({ backendClientIds: ['etl-nightly'] }).props.settings?.backendClientIds).toEqual(['etl-nightly']);
+    expect(() => validateStackProps(from({ backendClientIds: 'etl/nightly' }).props)).toThrow(/backendClientIds: "etl\/nightly"/);
   });
 
   test('every documented key is read', () => {

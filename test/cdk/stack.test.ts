@@ -9,6 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { ENV } from '../../functions/authorizer/config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
+import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
@@ -120,6 +121,53 @@ describe('links table', () => {
   });
 });
 
+describe('backend client tables (SMART Backend Services, private_key_jwt)', () => {
+  const tables = () => s.stack.backendClients;
+  const tableProps = (table: unknown) => s.template.toJSON().Resources[id(table)] as { Properties: Record<string, any>; DeletionPolicy?: string };
+  const sse = () => ({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAttArn(tables().key.node.defaultChild) });
+  const [clientsDefinition, replayDefinition] = clientTableDefinitions({ clients: 'c', replay: 'r' });
+
+  test('client registry: partition key clientId, on demand, point-in-time recovery, customer-managed key, deletion protection, retained', () => {
+    const registry = tableProps(tables().clients.node.defaultChild);
+    expect(registry.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: CLIENTS_TABLE.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: CLIENTS_TABLE.partitionKey, AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: sse(),
+      DeletionProtectionEnabled: true,
+    });
+    // Exactly the schema the token service, the admin CLI and the local stack create.
+    expect(registry.Properties.KeySchema).toEqual(clientsDefinition!.KeySchema);
+    expect(registry.Properties.AttributeDefinitions).toEqual(clientsDefinition!.AttributeDefinitions);
+    expect(registry.DeletionPolicy).toBe('Retain');
+  });
+
+  test('replay store: clientId + jti, TTL on expiresAt, on demand, customer-managed key; no PITR (short-lived jtis)', () => {
+    const replay = tableProps(tables().replay.node.defaultChild);
+    expect(replay.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: REPLAY_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: REPLAY_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: REPLAY_TABLE.ttlAttribute, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: sse(),
+    });
+    expect(replay.Properties.KeySchema).toEqual(replayDefinition!.KeySchema);
+    expect(replay.Properties.AttributeDefinitions).toEqual(replayDefinition!.AttributeDefinitions);
+    expect(replay.Properties.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled).not.toBe(true);
+    expect(replay.DeletionPolicy).toBe('Delete');
+  });
+
+  test('their key is their own, rotated and retained with the registry', () => {
+    const key = tableProps(tables().key.node.defaultChild);
+    expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(id(tables().key.node.defaultChild)).not.toBe(id(s.stack.links.key.node.defaultChild));
+  });
+});
+
 describe('Lambda functions', () => {
   test.each(['authorizer', 'proxy', 'tokenService'] as const)('%s: nodejs22.x on arm64, X-Ray active, JSON logs to its own encrypted log group', (piece) => {
     const props = fnProps(piece);
@@ -136,6 +184,7 @@ describe('Lambda functions', () => {
 
   test('environment names come from the handlers\' config modules; no secret in any environment', () => {
     const env = (piece: 'authorizer' | 'proxy' | 'tokenService') => Object.keys(fnProps(piece).Environment.Variables).sort();
+    // No backendClientIds configured: the allow-list variable is left unset on both functions.
     expect(env('authorizer')).toEqual([ENV.issuers, ENV.linkCacheTtlSeconds, ENV.linksTable, ENV.machineClientIds, ENV.settings, ENV.userClientIds].sort());
     expect(env('proxy')).toEqual(
       [PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region].sort(),
@@ -153,6 +202,9 @@ describe('Lambda functions', () => {
         EXCHANGE_ENV.issuer,
         EXCHANGE_ENV.lifetimeSeconds,
         EXCHANGE_ENV.signingKeyId,
+        EXCHANGE_ENV.clientsTable,
+        EXCHANGE_ENV.replayTable,
+        EXCHANGE_ENV.tokenUrl,
       ].sort(),
     );
     // The paging MAC key is a KMS key id, never key material (FHIRGATE_PAGING_KEY is for the local stack).
@@ -182,6 +234,22 @@ describe('KMS keys', () => {
       if (p.KeySpec === undefined || p.KeySpec === 'SYMMETRIC_DEFAULT') expect(p.EnableKeyRotation).toBe(true);
     }
   });
+});
+
+test('the token service finds both client tables, and the token URL it expects as assertion `aud` is the API\'s /auth/token', () => {
+  const env = fnProps('tokenService').Environment.Variables;
+  expect(env[EXCHANGE_ENV.clientsTable]).toEqual({ Ref: id(s.stack.backendClients.clients.node.defaultChild) });
+  expect(env[EXCHANGE_ENV.replayTable]).toEqual({ Ref: id(s.stack.backendClients.replay.node.defaultChild) });
+  expect(s.stack.resolve(s.stack.api.tokenExchangeUrl)).toEqual(env[EXCHANGE_ENV.tokenUrl]);
+  expect(JSON.stringify(env[EXCHANGE_ENV.tokenUrl])).toContain('/prod/auth/token');
+});
+
+test('discovery advertises /auth/token for SMART Backend Services clients', () => {
+  // The discovery JSON is an Fn::Join; with each Ref written as ${LogicalId} it parses as JSON.
+  const [, parts] = fnProps('proxy').Environment.Variables[PROXY_ENV.discovery]['Fn::Join'] as [string, (string | { Ref: string })[]];
+  const discovery = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `\${${p.Ref}}`)).join(''));
+  expect(discovery.backendTokenEndpoint).toBe(`https://\${${id(s.stack.api.restApi.node.defaultChild)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/prod/auth/token`);
+  expect(discovery.backendTokenEndpoint).toBe(discovery.tokenExchangeEndpoint);
 });
 
 describe('IAM: least privilege', () => {
@@ -242,7 +310,7 @@ describe('IAM: least privilege', () => {
     expect(JSON.stringify(st[4]!.Condition)).toContain('healthlake.');
   });
 
-  test('token exchange: Sign and GetPublicKey on the one signing key, links like the authorizer', () => {
+  test('token exchange: Sign and GetPublicKey on the one signing key, links like the authorizer, GetItem on the client registry, PutItem on the replay store', () => {
     const st = statementsOf('tokenService');
     expect(st.map(actions)).toEqual([
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -250,8 +318,23 @@ describe('IAM: least privilege', () => {
       sorted(['kms:Sign', 'kms:GetPublicKey']),
       ['dynamodb:GetItem'],
       ['kms:Decrypt'],
+      ['dynamodb:GetItem'],
+      ['dynamodb:PutItem'],
+      ['kms:Decrypt'],
     ]);
+    const { clients, replay, key } = s.stack.backendClients;
     expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.tokenService.signingKey.node.defaultChild), 'Arn'] });
+    expect(st[3]!.Resource).toEqual(getAttArn(s.stack.links.table.node.defaultChild));
+    expect(st[5]!.Resource).toEqual(getAttArn(clients.node.defaultChild));
+    expect(st[6]!.Resource).toEqual(getAttArn(replay.node.defaultChild));
+    expect(st[7]!.Resource).toEqual(getAttArn(key.node.defaultChild));
+    expect(JSON.stringify(st[7]!.Condition)).toContain('kms:ViaService');
+    // The registry is read only, the replay store written only; no other function touches either.
+    const dynamo = (piece: 'authorizer' | 'proxy' | 'tokenService') => JSON.stringify(statementsOf(piece).filter((x) => actions(x).some((a) => a.startsWith('dynamodb:'))));
+    for (const table of [clients, replay]) {
+      expect(dynamo('authorizer')).not.toContain(id(table.node.defaultChild));
+      expect(dynamo('proxy')).not.toContain(id(table.node.defaultChild));
+    }
   });
 });
 
@@ -374,10 +457,12 @@ test('outputs: every URL and id a client or operator needs', () => {
     'TokenExchangeUrl',
     'JwksUrl',
     'LinksTableName',
+    'ClientsTableName',
     'HealthLakeDatastoreId',
   ]) {
     expect(outputs).toContain(name);
   }
+  expect(s.template.toJSON().Outputs.ClientsTableName.Value).toEqual({ Ref: id(s.stack.backendClients.clients.node.defaultChild) });
 });
 
 test('bundles: minified, small, the AWS SDK left to the runtime', () => {

@@ -1,11 +1,12 @@
 /**
  * `fhirgate`: the admin CLI. Onboard users (Cognito user + role group + link record in one step),
- * manage who may act for which patient, get tokens for curl sessions, and ask the authorizer what
- * it makes of a token.
+ * manage who may act for which patient, register SMART Backend Services clients, get tokens for
+ * curl sessions, and ask the authorizer what it makes of a token.
  *
  * Exit codes: 0 ok, 1 failed (or the token was refused), 2 usage. Every error is one stderr line.
  */
 import { Command, CommanderError } from 'commander';
+import { registerClients } from './commands/clients';
 import { registerLinks } from './commands/links';
 import { registerToken } from './commands/token';
 import { registerUsers } from './commands/users';
@@ -18,7 +19,7 @@ import { Io, processIo } from './output';
 export function buildProgram(runner: Runner): Command {
   const { io } = runner;
   const program = new Command('fhirgate')
-    .description('fhirgate admin: onboard users and manage who may act for which patient')
+    .description('fhirgate admin: onboard users, manage who may act for which patient, register backend clients')
     .option('--local', 'target the local stack ($FHIRGATE_DIR/stack.json, default .local/stack.json)')
     .option('--stack <name>', 'target a deployed CloudFormation stack (standard AWS credentials and region)')
     .option('--region <region>', 'AWS region of --stack (default: the standard AWS region chain)')
@@ -36,10 +37,12 @@ export function buildProgram(runner: Runner): Command {
         'Examples:\n' +
         '  fhirgate --local users create --email erin@example.com --role patient --create-patient --password \'Erin-Passw0rd!\'\n' +
         '  fhirgate --local links remove-patient --user carols-mother --patient pat-carol\n' +
+        '  fhirgate --local clients register --client-id reporting-etl --jwks-file etl-jwks.json --scope system/Observation.rs\n' +
         '  fhirgate --local token --user alice | fhirgate --local whoami --token -',
     );
   registerUsers(program, runner);
   registerLinks(program, runner);
+  registerClients(program, runner);
   registerToken(program, runner);
   registerWhoami(program, runner);
   return program;

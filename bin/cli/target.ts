@@ -1,7 +1,8 @@
 /**
  * Which fhirgate the CLI talks to: the local stack (`--local`, its `stack.json`) or a deployed
  * CloudFormation stack (`--stack <name>`, its outputs). Both become one `Target`: the Cognito user
- * pool, the links table, the FHIR store and the authorizer's trust configuration.
+ * pool, the links table, the backend client registry, the FHIR store and the authorizer's trust
+ * configuration.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,10 @@ export const STACK_OUTPUTS = {
   webClientId: 'WebClientId',
   /** The links table name (required). */
   linksTable: 'LinksTableName',
+  /** The backend client registry (SMART Backend Services, private_key_jwt); `clients` commands only. */
+  clientsTable: 'ClientsTableName',
+  /** Backend client ids on the deployment allow-list (`backendClientIds`), comma-separated (not output by the stack yet). */
+  backendClientIds: 'BackendClientIds',
   /** The API server's client_credentials client: on the authorizer's machine allow-list. */
   apiServerClientId: 'ApiServerClientId',
   /** Further machine client ids, comma-separated (not output by the stack yet). */
@@ -52,6 +57,8 @@ export interface Target {
   readonly account: string;
   readonly userPoolId: string;
   readonly linksTable: string;
+  /** The backend client registry table, when the target has one (a stack deployed before it has not). */
+  readonly clientsTable?: string;
   readonly cognito: CognitoIdentityProviderClient;
   readonly dynamo: DynamoDBClient;
   /** What this target's authorizer trusts: the same configuration its Lambda (or the local stack) uses. */
@@ -59,6 +66,8 @@ export interface Target {
   /** Seconds the authorizer caches a link record, when the target says; else the default applies. */
   readonly linkCacheTtlSeconds?: number;
   readonly fhirBaseUrl?: string;
+  /** `POST …/auth/token`: the token exchange, and the `aud` of every backend client assertion. */
+  readonly tokenExchangeUrl?: string;
   /** Where patients are checked and created: the FHIR store itself, not the gateway. */
   readonly fhirStoreUrl?: string;
   /** The FHIR store URL to suggest for `--fhir-url` when there is none (AWS). */
@@ -145,15 +154,23 @@ function localTarget(info: LocalStackJson, file: string, options: TargetOptions)
     account: LOCAL_ACCOUNT,
     userPoolId: info.cognito.userPoolId,
     linksTable: info.dynamodb.linksTable,
+    // Optional at run time: a stack.json written before the client registry existed has none.
+    clientsTable: typeof info.dynamodb.clientsTable === 'string' ? info.dynamodb.clientsTable : undefined,
     cognito,
     dynamo,
     authorizer: {
       issuers,
-      clients: { userClientIds: [info.cognito.webClientId], machineClientIds: (info.machineClients ?? []).map((c) => c.clientId) },
+      clients: {
+        userClientIds: [info.cognito.webClientId],
+        machineClientIds: (info.machineClients ?? []).map((c) => c.clientId),
+        // local/stack/stack.ts allow-lists exactly the backend clients it describes in stack.json.
+        ...(Array.isArray(info.backendClients) ? { backendClientIds: info.backendClients.map((c) => c.clientId) } : {}),
+      },
       settings: info.settings === undefined ? DEFAULT_SETTINGS : parseSettings(info.settings),
     },
     linkCacheTtlSeconds: info.linkCacheTtlSeconds,
     fhirBaseUrl: info.fhirBaseUrl,
+    tokenExchangeUrl: info.tokenExchangeUrl,
     fhirStoreUrl: options.fhirUrl ?? info.backendFhirBaseUrl,
     local: info,
     close: () => {
@@ -218,6 +235,8 @@ export function targetFromOutputs(stackName: string, region: string, account: st
     issuers.push({ kind: 'fhirgate-exchange', issuer: exchangeUrl.slice(0, -'/token'.length), jwksUri: jwksUrl, audience: fhirBaseUrl });
   }
   const machineClientIds = [...new Set([...list(STACK_OUTPUTS.apiServerClientId), ...list(STACK_OUTPUTS.machineClientIds)])];
+  // Known only when the stack outputs it; otherwise the authorizer's allow-list is not known here.
+  const backendClientIds = outputs[STACK_OUTPUTS.backendClientIds] === undefined ? undefined : list(STACK_OUTPUTS.backendClientIds);
   const datastore = outputs[STACK_OUTPUTS.healthLakeDatastoreId];
   const ttl = Number(outputs[STACK_OUTPUTS.linkCacheTtlSeconds]);
   const cognito = new CognitoIdentityProviderClient({ region });
@@ -229,11 +248,13 @@ export function targetFromOutputs(stackName: string, region: string, account: st
     account,
     userPoolId,
     linksTable,
+    clientsTable: outputs[STACK_OUTPUTS.clientsTable] || undefined,
     cognito,
     dynamo,
-    authorizer: { issuers, clients: { userClientIds: [webClientId], machineClientIds }, settings: DEFAULT_SETTINGS },
+    authorizer: { issuers, clients: { userClientIds: [webClientId], machineClientIds, ...(backendClientIds ? { backendClientIds } : {}) }, settings: DEFAULT_SETTINGS },
     linkCacheTtlSeconds: Number.isFinite(ttl) && outputs[STACK_OUTPUTS.linkCacheTtlSeconds] ? ttl : undefined,
     fhirBaseUrl,
+    tokenExchangeUrl: exchangeUrl,
     // Patients are checked in AWS only when the operator names the store (and so accepts the SigV4 call).
     fhirStoreUrl: options.fhirUrl,
     suggestedFhirStoreUrl: datastore ? `https://healthlake.${region}.amazonaws.com/datastore/${datastore}/r4` : undefined,

@@ -8,7 +8,6 @@ import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
 import { validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
 import { JwtExpiredError, JwtNotBeforeError, JwtBaseError, JwtInvalidClaimError, JwtInvalidIssuerError, FetchError, KidNotFoundInJwksError, WaitPeriodNotYetEndedJwkError } from 'aws-jwt-verify/error';
 import { JwksCache, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
-import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
 import { TokenError } from '../core/errors';
 import { LoopbackAwareFetcher } from './jwks-fetcher';
 
@@ -98,7 +97,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('ERR_TOKEN_MALFORMED', `token longer than ${MAX_TOKEN_LENGTH} characters`);
     let iss: unknown;
     try {
-      iss = decomposeUnverifiedJwt(token).payload.iss;
+      iss = unverifiedIssuer(token);
     } catch {
       throw new TokenError('ERR_TOKEN_MALFORMED', 'token is not a well-formed JWT');
     }
@@ -148,4 +147,18 @@ function toTokenError(err: unknown): TokenError {
   }
   if (err instanceof JwtBaseError) return new TokenError('ERR_TOKEN_INVALID', `token rejected: ${err.message}`);
   return new TokenError('ERR_TOKEN_INVALID', 'token could not be verified');
+}
+
+/**
+ * The `iss` of a JWT, read before verification only to choose the verifier. aws-jwt-verify decodes
+ * the whole token again (with its prototype-safe parser) when it verifies; here only one string
+ * property is read from the parsed payload, so a plain JSON.parse is enough — and it saves that
+ * safe parse running twice on the hot path (bench: ~5 µs of a ~55 µs decision).
+ */
+function unverifiedIssuer(token: string): unknown {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new TypeError('not a compact JWS');
+  const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('payload is not an object');
+  return Object.prototype.hasOwnProperty.call(payload, 'iss') ? (payload as { iss: unknown }).iss : undefined;
 }

@@ -256,10 +256,18 @@ function patientsFor(link: LinkRecord): readonly string[] {
   return link.patients;
 }
 
-function parseTrusted(scopes: readonly string[]): ResourceScope[] {
-  const set = parseScopeString(scopes.join(' '));
-  if (set.errors.length > 0) throw new TypeError(`invalid scope in settings: ${set.errors[0]!.raw}: ${set.errors[0]!.reason}`);
-  return [...set.resource];
+/** Parsed settings scopes, per settings array: settings are fixed for a container's life. */
+const trustedScopes = new WeakMap<readonly string[], readonly ResourceScope[]>();
+
+function parseTrusted(scopes: readonly string[]): readonly ResourceScope[] {
+  let parsed = trustedScopes.get(scopes);
+  if (!parsed) {
+    const set = parseScopeString(scopes.join(' '));
+    if (set.errors.length > 0) throw new TypeError(`invalid scope in settings: ${set.errors[0]!.raw}: ${set.errors[0]!.reason}`);
+    parsed = set.resource;
+    trustedScopes.set(scopes, parsed);
+  }
+  return parsed;
 }
 
 function stringClaim(claims: Readonly<Record<string, unknown>>, name: string): string {

@@ -76,12 +76,20 @@ export function formatReference(ref: ResourceRef): string {
  * Validates the configured bases and removes one trailing slash from each. A malformed base is a
  * deployment mistake, so it throws instead of silently matching nothing (or, worse, everything).
  */
+/** Checked bases per array: a request's base list is reused for every reference in a Bundle. */
+const checkedBases = new WeakMap<readonly string[], readonly string[]>();
+
 function normaliseBases(ownBaseUrls: readonly string[]): readonly string[] {
   if (!Array.isArray(ownBaseUrls)) throw new TypeError('ownBaseUrls must be an array of base URLs');
-  return ownBaseUrls.map((base: unknown) => {
+  const cached = checkedBases.get(ownBaseUrls);
+  if (cached) return cached;
+  const checked = ownBaseUrls.map((base: unknown) => {
     if (typeof base !== 'string' || !BASE_URL.test(base) || base.includes('..')) {
       throw new TypeError(`not an absolute http(s) FHIR base URL: ${JSON.stringify(base)}`);
     }
     return base.endsWith('/') ? base.slice(0, -1) : base;
   });
+  // Frozen arrays cannot change after the check; a mutable one is checked again next time.
+  if (Object.isFrozen(ownBaseUrls)) checkedBases.set(ownBaseUrls, checked);
+  return checked;
 }

@@ -59,7 +59,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
       const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
       response = await enforce(
-        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: [deps.backend.baseUrl, publicBase], audit },
+        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]), audit },
         request,
       );
     } catch (err) {

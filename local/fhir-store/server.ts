@@ -116,6 +116,9 @@ export async function createFhirStoreServer(options: FhirStoreServerOptions = {}
   };
 }
 
+/** How many requests the log keeps (the latest). */
+const MAX_RECORDED_REQUESTS = 10_000;
+
 function record(req: IncomingMessage, requests: RecordedRequest[]): RecordedRequest {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -125,6 +128,8 @@ function record(req: IncomingMessage, requests: RecordedRequest[]): RecordedRequ
     query: q >= 0 ? url.slice(q + 1) : '',
     headers: { ...req.headers },
   };
+  // The log is for tests; a load run must not grow it without bound: keep the latest entries.
+  if (requests.length >= MAX_RECORDED_REQUESTS) requests.splice(0, requests.length - MAX_RECORDED_REQUESTS + 1);
   requests.push(recorded);
   return recorded;
 }

@@ -19,14 +19,10 @@
  * Anything the converter does not understand stops the run with an error: a membership rule that
  * was silently skipped would shrink or widen a patient's compartment without anyone noticing.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { byCodeUnit, FhirPathError, indexStructures, parseBranch, resolvePath, rootOf, splitTop } from './fhirpath-paths.mjs';
+import { failer, label, parseArgs, PKG, quoteKey, R4, readJson, ROOT, run, writeOrCheck } from './generator-io.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PKG = join(ROOT, 'node_modules', '@medplum', 'definitions');
-const R4 = join(PKG, 'dist', 'fhir', 'r4');
 const TARGET = join(ROOT, 'functions', 'core', 'compartment-data.ts');
 const WIDTH = 100;
 
@@ -52,13 +48,7 @@ const DEFINITION_CORRECTIONS = {
  */
 const EXPRESSION_OVERRIDES = {};
 
-function fail(message) {
-  throw new Error(`gen-compartment: ${message}`);
-}
-
-function readJson(path) {
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
+const fail = failer('gen-compartment');
 
 /**
  * Runs one conversion step of the shared converter; its refusals stop the run like every other
@@ -148,10 +138,6 @@ function build(compartment, searchParameters, structures) {
   return { table, never: never.sort(byCodeUnit) };
 }
 
-function quoteKey(key) {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? key : `'${key}'`;
-}
-
 function list(values) {
   return `[${values.map((v) => `'${v}'`).join(', ')}]`;
 }
@@ -200,26 +186,12 @@ function render({ table, never }, meta) {
   return lines.join('\n');
 }
 
-function parseArgs(argv) {
-  const options = { check: false, file: TARGET, compartment: undefined, searchParameters: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => argv[++i] ?? fail(`${arg} needs a path`);
-    if (arg === '--check') options.check = true;
-    else if (arg === '--file') options.file = resolve(value());
-    else if (arg === '--compartment') options.compartment = resolve(value());
-    else if (arg === '--search-parameters') options.searchParameters = resolve(value());
-    else fail(`unknown argument ${arg}`);
-  }
-  return options;
-}
-
-function label(path) {
-  return relative(ROOT, path).split('\\').join('/');
-}
-
 function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseArgs(process.argv.slice(2), {
+    target: TARGET,
+    inputs: { '--compartment': 'compartment', '--search-parameters': 'searchParameters' },
+    fail,
+  });
   const compartmentPath = options.compartment ?? join(R4, 'compartmentdefinition-patient.json');
   const searchPath = options.searchParameters ?? join(R4, 'search-parameters.json');
   const compartment = readJson(compartmentPath);
@@ -238,30 +210,7 @@ function main() {
   });
   const types = Object.keys(data.table).length;
   const paths = Object.values(data.table).reduce((n, rules) => n + Object.values(rules).flat().length, 0);
-  if (options.check) {
-    const current = existsSync(options.file) ? readFileSync(options.file, 'utf8') : '';
-    if (current !== output) {
-      const a = current.split('\n');
-      const b = output.split('\n');
-      let line = 0;
-      while (line < a.length && a[line] === b[line]) line++;
-      process.stderr.write(
-        `${label(options.file)} is stale (first difference at line ${line + 1}); ` +
-          'run `npm run gen:compartment` and commit the result.\n',
-      );
-      process.exitCode = 1;
-      return;
-    }
-    process.stdout.write(`${label(options.file)} is up to date (${types} types, ${paths} paths).\n`);
-    return;
-  }
-  writeFileSync(options.file, output);
-  process.stdout.write(`wrote ${label(options.file)} (${types} types, ${paths} paths).\n`);
+  writeOrCheck(options, output, { summary: `${types} types, ${paths} paths`, regenerate: 'npm run gen:compartment' });
 }
 
-try {
-  main();
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
-}
+run(main);

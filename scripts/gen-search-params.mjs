@@ -27,14 +27,10 @@
  * server in the wide direction would widen the grant. A constraint on any non-token param fails
  * closed in core.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { byCodeUnit, FhirPathError, indexStructures, parseBranch, resolvePath, rootOf, splitTop } from './fhirpath-paths.mjs';
+import { failer, label, parseArgs, PKG, quoteKey, R4, readJson, ROOT, run, writeOrCheck } from './generator-io.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PKG = join(ROOT, 'node_modules', '@medplum', 'definitions');
-const R4 = join(PKG, 'dist', 'fhir', 'r4');
 const TARGET = join(ROOT, 'functions', 'core', 'search-param-data.ts');
 const WIDTH = 100;
 
@@ -58,13 +54,7 @@ const EXCLUDED = {
 /** Abstract base types whose params apply to every resource type. */
 const ALL_TYPES_BASE = 'Resource';
 
-function fail(message) {
-  throw new Error(`gen-search-params: ${message}`);
-}
-
-function readJson(path) {
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
+const fail = failer('gen-search-params');
 
 /** Converts one param for one base type to [{ path, type }], or throws FhirPathError. */
 function convert(structures, sp, base) {
@@ -138,10 +128,6 @@ function build(searchParameters, structures) {
   return { table, common, skipped };
 }
 
-function quoteKey(key) {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? key : `'${key}'`;
-}
-
 /** `code: [['path', 'Type'], ...]` */
 function entry(code, paths) {
   return `${quoteKey(code)}: [${paths.map((p) => `['${p.path}', '${p.type}']`).join(', ')}]`;
@@ -195,25 +181,12 @@ function render({ table, common, skipped }, meta) {
   return lines.join('\n');
 }
 
-function parseArgs(argv) {
-  const options = { check: false, file: TARGET, searchParameters: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => argv[++i] ?? fail(`${arg} needs a path`);
-    if (arg === '--check') options.check = true;
-    else if (arg === '--file') options.file = resolve(value());
-    else if (arg === '--search-parameters') options.searchParameters = resolve(value());
-    else fail(`unknown argument ${arg}`);
-  }
-  return options;
-}
-
-function label(path) {
-  return relative(ROOT, path).split('\\').join('/');
-}
-
 function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseArgs(process.argv.slice(2), {
+    target: TARGET,
+    inputs: { '--search-parameters': 'searchParameters' },
+    fail,
+  });
   const searchPath = options.searchParameters ?? join(R4, 'search-parameters.json');
   const structures = indexStructures(
     readJson(join(R4, 'profiles-types.json')),
@@ -229,30 +202,7 @@ function main() {
   const count = rows.reduce((n, r) => n + Object.keys(r).length, 0);
   const paths = rows.reduce((n, r) => n + Object.values(r).flat().length, 0);
   const summary = `${types} types, ${count} params, ${paths} paths, ${data.skipped.length} skipped`;
-  if (options.check) {
-    const current = existsSync(options.file) ? readFileSync(options.file, 'utf8') : '';
-    if (current !== output) {
-      const a = current.split('\n');
-      const b = output.split('\n');
-      let line = 0;
-      while (line < a.length && a[line] === b[line]) line++;
-      process.stderr.write(
-        `${label(options.file)} is stale (first difference at line ${line + 1}); ` +
-          'run `npm run gen:search-params` and commit the result.\n',
-      );
-      process.exitCode = 1;
-      return;
-    }
-    process.stdout.write(`${label(options.file)} is up to date (${summary}).\n`);
-    return;
-  }
-  writeFileSync(options.file, output);
-  process.stdout.write(`wrote ${label(options.file)} (${summary}).\n`);
+  writeOrCheck(options, output, { summary, regenerate: 'npm run gen:search-params' });
 }
 
-try {
-  main();
-} catch (error) {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
-}
+run(main);

@@ -2,79 +2,27 @@
  * The committed compartment table must be exactly what scripts/gen-compartment.mjs produces from
  * the installed definitions, and the generator must refuse what it cannot convert.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { NEVER_IN_PATIENT_COMPARTMENT, PATIENT_COMPARTMENT } from '../../functions/core/compartment-data';
+import { describeCommittedIsFresh, R4, useGenerator } from '../support/generator';
 
-const ROOT = resolve(__dirname, '..', '..');
-const GENERATOR = join(ROOT, 'scripts', 'gen-compartment.mjs');
-const COMMITTED = join(ROOT, 'functions', 'core', 'compartment-data.ts');
-const R4 = join(ROOT, 'node_modules', '@medplum', 'definitions', 'dist', 'fhir', 'r4');
-
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'gen-compartment-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function generate(...args: string[]) {
-  const run = spawnSync(process.execPath, [GENERATOR, ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-interface Bundle {
-  entry: { resource: { id: string; expression?: string; resourceType: string; code?: string; param?: string[] } }[];
-}
+const gen = useGenerator('gen-compartment', 'functions/core/compartment-data.ts');
+const { generate } = gen;
 
 /** Writes a copy of search-parameters.json with one SearchParameter's expression replaced. */
 function searchParametersWith(id: string, expression: string): string {
-  const bundle = JSON.parse(readFileSync(join(R4, 'search-parameters.json'), 'utf8')) as Bundle;
-  const entry = bundle.entry.find((e) => e.resource.id === id);
-  if (!entry) throw new Error(`no SearchParameter ${id}`);
-  entry.resource.expression = expression;
-  const path = join(dir, `sp-${id}-${Buffer.from(expression).toString('hex').slice(0, 16)}.json`);
-  writeFileSync(path, JSON.stringify(bundle));
-  return path;
+  return gen.searchParametersWith(id, (sp) => {
+    sp.expression = expression;
+  });
 }
 
-describe('committed table is fresh', () => {
-  test('--check passes on the committed file (fails when it is stale: run npm run gen:compartment)', () => {
-    const run = generate('--check');
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/compartment-data\.ts is up to date \(\d+ types, \d+ paths\)/);
-    expect(run.status).toBe(0);
-  });
-
-  test('a fresh generation is byte-identical to the committed file', () => {
-    const out = join(dir, 'fresh.ts');
-    const run = generate('--file', out);
-    expect(run.status).toBe(0);
-    expect(readFileSync(out)).toEqual(readFileSync(COMMITTED));
-  });
-
-  test('--check reports a copy with one path removed as stale', () => {
-    const altered = join(dir, 'altered.ts');
-    const committed = readFileSync(COMMITTED, 'utf8');
-    const edited = committed.replace(
-      "Observation: { subject: ['subject'], performer: ['performer'] }",
-      "Observation: { subject: ['subject'] }",
-    );
-    expect(edited).not.toBe(committed);
-    writeFileSync(altered, edited);
-    const run = generate('--check', '--file', altered);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/altered\.ts is stale \(first difference at line \d+\)/);
-  });
-
-  test('--check reports a missing file as stale', () => {
-    const run = generate('--check', '--file', join(dir, 'missing.ts'));
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/is stale/);
-  });
+describeCommittedIsFresh(gen, {
+  regenerate: 'npm run gen:compartment',
+  upToDate: /compartment-data\.ts is up to date \(\d+ types, \d+ paths\)/,
+  removed: 'path',
+  find: "Observation: { subject: ['subject'], performer: ['performer'] }",
+  replace: "Observation: { subject: ['subject'] }",
 });
 
 describe('generator conversions', () => {
@@ -84,7 +32,7 @@ describe('generator conversions', () => {
       'QuestionnaireResponse.item.answer.value.as(Reference) | ' +
         '(QuestionnaireResponse.author as Reference) | Observation.focus',
     );
-    const out = join(dir, 'choice.ts');
+    const out = join(gen.dir, 'choice.ts');
     const run = generate('--search-parameters', sp, '--file', out);
     expect(run.stderr).toBe('');
     const text = readFileSync(out, 'utf8');
@@ -100,7 +48,7 @@ describe('generator conversions', () => {
       'Observation-performer',
       'Observation.performer as Reference | Observation.focus.ofType(Reference)',
     );
-    const out = join(dir, 'oftype.ts');
+    const out = join(gen.dir, 'oftype.ts');
     expect(generate('--search-parameters', sp, '--file', out).status).toBe(0);
     const text = readFileSync(out, 'utf8');
     expect(text).toContain("Observation: { subject: ['subject'], performer: ['performer', 'focus'] },");
@@ -118,7 +66,7 @@ describe('generator conversions', () => {
     ['Patient.subject', /no branch for Observation/],
     ['Observation.subject.where(resolve() is Patient', /unbalanced/],
   ])('fails loudly on %s', (expression, message) => {
-    const out = join(dir, 'never-written.ts');
+    const out = join(gen.dir, 'never-written.ts');
     const run = generate('--search-parameters', searchParametersWith('Observation-subject', expression), '--file', out);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
@@ -132,9 +80,9 @@ describe('generator conversions', () => {
     const task = definition.resource.find((r) => r.code === 'Task');
     if (!task) throw new Error('Task missing from the input');
     task.param = ['patient'];
-    const path = join(dir, 'compartment-task.json');
+    const path = join(gen.dir, 'compartment-task.json');
     writeFileSync(path, JSON.stringify(definition));
-    const run = generate('--compartment', path, '--file', join(dir, 'never-written.ts'));
+    const run = generate('--compartment', path, '--file', join(gen.dir, 'never-written.ts'));
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/Task: input params \["patient"\] no longer match the reviewed correction/);
   });

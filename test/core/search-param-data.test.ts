@@ -3,80 +3,21 @@
  * produces from the installed definitions; expressions it cannot convert are skipped and listed,
  * never guessed at.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { RESOURCE_TOKEN_PARAMS, TOKEN_SEARCH_PARAMS } from '../../functions/core/search-param-data';
+import { describeCommittedIsFresh, useGenerator } from '../support/generator';
 
-const ROOT = resolve(__dirname, '..', '..');
-const GENERATOR = join(ROOT, 'scripts', 'gen-search-params.mjs');
-const COMMITTED = join(ROOT, 'functions', 'core', 'search-param-data.ts');
-const R4 = join(ROOT, 'node_modules', '@medplum', 'definitions', 'dist', 'fhir', 'r4');
+const gen = useGenerator('gen-search-params', 'functions/core/search-param-data.ts');
+const { generate, searchParametersWith } = gen;
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'gen-search-params-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function generate(...args: string[]) {
-  const run = spawnSync(process.execPath, [GENERATOR, ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-interface Bundle {
-  entry: { resource: { id: string; expression?: string; base?: string[] } }[];
-}
-
-/** Writes a copy of search-parameters.json with one SearchParameter edited. */
-function searchParametersWith(id: string, edit: (sp: Bundle['entry'][number]['resource']) => void): string {
-  const bundle = JSON.parse(readFileSync(join(R4, 'search-parameters.json'), 'utf8')) as Bundle;
-  const entry = bundle.entry.find((e) => e.resource.id === id);
-  if (!entry) throw new Error(`no SearchParameter ${id}`);
-  edit(entry.resource);
-  const path = join(dir, `sp-${id}-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify(bundle));
-  return path;
-}
-
-describe('committed table is fresh', () => {
-  test('--check passes on the committed file (fails when it is stale: run npm run gen:search-params)', () => {
-    const run = generate('--check');
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/search-param-data\.ts is up to date \(\d+ types, \d+ params, \d+ paths, \d+ skipped\)/);
-    expect(run.status).toBe(0);
-  });
-
-  test('a fresh generation is byte-identical to the committed file', () => {
-    const out = join(dir, 'fresh.ts');
-    const run = generate('--file', out);
-    expect(run.status).toBe(0);
-    expect(readFileSync(out)).toEqual(readFileSync(COMMITTED));
-  });
-
-  test('--check reports a copy with one param removed as stale', () => {
-    const altered = join(dir, 'altered.ts');
-    const committed = readFileSync(COMMITTED, 'utf8');
-    // Observation loses `category`, the param the lab-only scopes depend on.
-    const edited = committed.replace(
-      "  Observation: {\n    category: [['category', 'CodeableConcept']],\n",
-      '  Observation: {\n',
-    );
-    expect(edited).not.toBe(committed);
-    writeFileSync(altered, edited);
-    const run = generate('--check', '--file', altered);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/altered\.ts is stale \(first difference at line \d+\)/);
-  });
-
-  test('--check reports a missing file as stale', () => {
-    const run = generate('--check', '--file', join(dir, 'missing.ts'));
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/is stale/);
-  });
+describeCommittedIsFresh(gen, {
+  regenerate: 'npm run gen:search-params',
+  upToDate: /search-param-data\.ts is up to date \(\d+ types, \d+ params, \d+ paths, \d+ skipped\)/,
+  removed: 'param',
+  // Observation loses `category`, the param the lab-only scopes depend on.
+  find: "  Observation: {\n    category: [['category', 'CodeableConcept']],\n",
+  replace: '  Observation: {\n',
 });
 
 describe('generator conversions', () => {
@@ -84,7 +25,7 @@ describe('generator conversions', () => {
     const sp = searchParametersWith('Observation-category', (p) => {
       p.expression = 'Observation.category.where(coding.exists())';
     });
-    const out = join(dir, 'skipped.ts');
+    const out = join(gen.dir, 'skipped.ts');
     const run = generate('--search-parameters', sp, '--file', out);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -98,7 +39,7 @@ describe('generator conversions', () => {
     ['Observation.subject', /Observation\.category: subject is Reference, not a token datatype/],
     ['Observation.value', /Observation\.category: choice element Observation\.value\[x\] used without a type/],
   ])('skips %s with its reason', (expression, reason) => {
-    const out = join(dir, 'skip-reason.ts');
+    const out = join(gen.dir, 'skip-reason.ts');
     const sp = searchParametersWith('Observation-category', (p) => {
       p.expression = expression;
     });
@@ -113,7 +54,7 @@ describe('generator conversions', () => {
     const sp = searchParametersWith('Observation-category', (p) => {
       p.expression = '(Observation.value as CodeableConcept) | Observation.value.as(boolean) | Observation.category';
     });
-    const out = join(dir, 'casts.ts');
+    const out = join(gen.dir, 'casts.ts');
     expect(generate('--search-parameters', sp, '--file', out).status).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain(
       "    category: [['valueCodeableConcept', 'CodeableConcept'], ['valueBoolean', 'boolean'], ['category', 'CodeableConcept']],",
@@ -125,7 +66,7 @@ describe('generator conversions', () => {
       p.base = ['Resource', 'Observation'];
       p.expression = 'Resource.meta.tag | Observation.meta.tag';
     });
-    const run = generate('--search-parameters', sp, '--file', join(dir, 'never-written.ts'));
+    const run = generate('--search-parameters', sp, '--file', join(gen.dir, 'never-written.ts'));
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/Observation\._tag shadows Resource\._tag/);
   });

@@ -13,6 +13,8 @@ import { FHIR_ID, FHIR_TYPE } from './ids';
 import { parsePatch } from './json-patch';
 import { PAGING_PARAMS, parseFormPairs, parseSearchParam, preview } from './search-params';
 import type { SearchParam } from './search-params';
+import { parseJsonBody, utf8Length } from './json-body';
+import { isRecord } from './untrusted-json';
 
 export type { SearchParam } from './search-params';
 
@@ -66,7 +68,6 @@ const JSON_FORMATS: ReadonlySet<string> = new Set(['json', 'application/json', '
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/fhir+json']);
 // http.html#concurrency: `ETag: W/"<versionId>"`; If-Match echoes it (weak or strong).
 const IF_MATCH = /^(?:W\/)?"([^"]*)"$/;
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Parameters each interaction accepts when they are not search criteria (absent: any, as in
@@ -156,12 +157,12 @@ function parseBody(req: HttpRequest, method: Method, routed: Interaction, target
   if (routed === 'patch') {
     // http.html#patch: JSON Patch only; FHIRPath Patch (a Parameters body) is not supported.
     requireMediaType(req.headers, ['application/json-patch+json'], 'patch (JSON Patch only)');
-    const body = parseJson(text, limits.maxJsonDepth);
+    const body = parseJsonBody(text, limits.maxJsonDepth);
     parsePatch(body);
     return { ...none, body };
   }
   requireMediaType(req.headers, [...JSON_TYPES], routed === 'batch' ? 'batch/transaction' : routed);
-  const body = parseJson(text, limits.maxJsonDepth);
+  const body = parseJsonBody(text, limits.maxJsonDepth);
   if (routed === 'batch') return { ...none, interaction: bundleInteraction(body), body };
   if (routed === 'create' || routed === 'update') checkResourceBody(body, target.resourceType ?? '', byCriteria ? undefined : target.id);
   return { ...none, body };
@@ -275,7 +276,7 @@ function requireMediaType(headers: HttpRequest['headers'], accepted: readonly st
 
 /** http.html#transaction: POST [base] carries a Bundle of type batch or transaction. */
 function bundleInteraction(body: unknown): 'batch' | 'transaction' {
-  const bundle = isObject(body) ? body : {};
+  const bundle = isRecord(body) ? body : {};
   if (bundle.resourceType !== 'Bundle') bad('POST to the base needs a Bundle (batch or transaction)');
   if (bundle.type !== 'batch' && bundle.type !== 'transaction') bad(`Bundle.type '${preview(String(bundle.type))}' is not batch or transaction`);
   if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) bad('Bundle.entry is not an array');
@@ -284,81 +285,13 @@ function bundleInteraction(body: unknown): 'batch' | 'transaction' {
 
 /** http.html#create / #update: the body is a resource of the URL's type; update also names the URL's id. */
 function checkResourceBody(body: unknown, resourceType: string, id: string | undefined): void {
-  if (!isObject(body)) bad('body is not a FHIR resource (a JSON object)');
+  if (!isRecord(body)) bad('body is not a FHIR resource (a JSON object)');
   if (body.resourceType !== resourceType) {
     bad(`body resourceType '${preview(String(body.resourceType))}' does not match the URL type '${resourceType}'`, { resourceType, actual: preview(String(body.resourceType)) });
   }
   // http.html#update: "If no id element is provided, or the id disagrees with the id in the URL,
   // the server SHALL respond with an HTTP 400 error code".
   if (id !== undefined && body.id !== id) bad(`body id '${preview(String(body.id))}' does not match the URL id '${id}'`, { resourceType, actual: preview(String(body.id)), expected: id });
-}
-
-/** JSON.parse after one linear scan that finds what JSON.parse hides: depth, duplicate keys, prototype keys. */
-function parseJson(text: string, maxDepth: number): unknown {
-  scanJson(text, maxDepth);
-  try {
-    return JSON.parse(text);
-  } catch {
-    return bad('body is not valid JSON');
-  }
-}
-
-/**
- * One pass over the text, tracking only string boundaries and brackets (linear time, no
- * recursion, so 10 000 `[` cost nothing). Duplicate keys would let `{"subject":A,"subject":B}`
- * be checked as one value and stored as another; keys are compared decoded, so `"\u0073ubject"`
- * is `subject` too. Invalid JSON is not reported here; JSON.parse reports it next.
- */
-function scanJson(text: string, maxDepth: number): void {
-  const stack: (Set<string> | null)[] = []; // one Set of seen keys per open object, null per open array
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      const start = i;
-      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
-      const keys = stack[stack.length - 1];
-      if (!expectKey || !keys) continue;
-      expectKey = false;
-      const key = decodeKey(text.slice(start, i + 1));
-      if (FORBIDDEN_KEYS.has(key)) bad(`body has a '${key}' key, which is refused anywhere in a body`);
-      if (keys.has(key)) bad(`body has the key '${preview(key)}' twice in one object`, { actual: preview(key) });
-      keys.add(key);
-    } else if (c === '{' || c === '[') {
-      stack.push(c === '{' ? new Set() : null);
-      if (stack.length > maxDepth) bad(`body nests deeper than ${maxDepth} levels`);
-      expectKey = c === '{';
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-      expectKey = false;
-    } else if (c === ',') {
-      expectKey = stack[stack.length - 1] instanceof Set;
-    }
-  }
-}
-
-function decodeKey(token: string): string {
-  try {
-    return JSON.parse(token) as string;
-  } catch {
-    return bad('body is not valid JSON');
-  }
-}
-
-/** UTF-8 size of a JS string, counting no further than needed to exceed `limit`. */
-function utf8Length(s: string, limit: number): number {
-  if (s.length > limit) return s.length; // every UTF-16 unit is at least one byte
-  let n = 0;
-  for (let i = 0; i < s.length && n <= limit; i++) {
-    const c = s.charCodeAt(i);
-    // A surrogate pair is 4 bytes: 2 for each half (a lone surrogate is approximated the same way).
-    n += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3;
-  }
-  return n;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function bad(message: string, evidence: ErrorEvidence = {}): never {

@@ -28,7 +28,8 @@ import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
 import { buildPortal, writePortalConfig } from '../../examples/patient-portal/build';
 import { startLocalCognito } from '../cognito';
-import { createFhirStoreServer, demoResources } from '../fhir-store';
+import { demoResources } from '../fhir-store';
+import { spawnFhirStore } from '../fhir-store/process';
 import { GatewayEmulator } from '../gateway/gateway';
 import { startHttpGateway } from '../gateway/http-server';
 import { StaticServer, startStaticServer } from '../portal/static-server';
@@ -87,7 +88,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, group: u.role })),
         machineClients: DEMO_MACHINE_CLIENTS.map((c) => ({ name: c.name, scopes: [...c.scopes] })),
       }),
-      createFhirStoreServer({ port: ports.fhir, seed: demoResources() }),
+      spawnFhirStore(ports.fhir),
       startDynalite(ports.dynamo),
       buildPortal(portalDir),
     ]);
@@ -201,7 +202,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       patients: demoPatients(),
       authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
       linkCacheTtlSeconds: options.linkCacheTtlSeconds ?? 60,
-      processes: [{ name: 'fhirgate', pid: process.pid }, { name: 'cognito-local', pid: cognito.pid }],
+      processes: [
+        { name: 'fhirgate', pid: process.pid },
+        { name: 'cognito-local', pid: cognito.pid },
+        { name: 'fhir-store', pid: store.pid },
+      ],
     };
     return { info, close };
   } catch (err) {

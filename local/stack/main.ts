@@ -37,6 +37,20 @@ function portsFromEnv(): Partial<Record<keyof typeof DEFAULT_PORTS, number>> {
   return ports;
 }
 
+/**
+ * Request and audit logs go to stderr, one JSON line each. Writes to a pipe are synchronous in
+ * Node on Linux, so lines are batched per event-loop turn: one write instead of one per request.
+ */
+const pendingLines: string[] = [];
+function batchedLog(record: Readonly<Record<string, unknown>>): void {
+  if (pendingLines.push(JSON.stringify(record)) === 1) setImmediate(flushLog);
+}
+function flushLog(): void {
+  if (pendingLines.length === 0) return;
+  process.stderr.write(`${pendingLines.join('\n')}\n`);
+  pendingLines.length = 0;
+}
+
 function secondsFromEnv(name: string): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return undefined;
@@ -104,7 +118,7 @@ async function main(): Promise<void> {
     linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
     exchangeLifetimeSeconds: secondsFromEnv('FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS'),
     corsOrigins: originsFromEnv(),
-    log: (r) => process.stderr.write(`${JSON.stringify(r)}\n`),
+    log: batchedLog,
   });
   await writeFile(stackFile, `${JSON.stringify(stack.info, null, 2)}\n`);
   process.stdout.write(summary(stack.info, Date.now() - started));
@@ -115,6 +129,7 @@ async function main(): Promise<void> {
     stopping = true;
     process.stdout.write(`\nfhirgate: ${signal}, stopping…\n`);
     await stack.close();
+    flushLog();
     await rm(stackFile, { force: true });
     process.exit(0);
   };

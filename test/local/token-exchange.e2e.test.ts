@@ -86,12 +86,16 @@ test('the proxy audit line carries both the user (sub) and the acting client (ac
   await fhir(token, 'Patient/pat-alice');
   const alice = stack.info.users.find((u) => u.username === 'alice')!;
   const apiServer = stack.info.machineClients.find((c) => c.name === 'api-server')!;
-  const audits = stack
-    .stderr()
-    .split('\n')
-    .filter((l) => l.includes('"fhir.access"'))
-    .map((l) => JSON.parse(l));
-  expect(audits).toContainEqual(expect.objectContaining({ sub: alice.sub, actor: apiServer.clientId, kind: 'delegated', resourceType: 'Patient', id: 'pat-alice', status: 200 }));
+  const wanted = expect.objectContaining({ sub: alice.sub, actor: apiServer.clientId, kind: 'delegated', resourceType: 'Patient', id: 'pat-alice', status: 200 });
+  const audits = () =>
+    stack
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"fhir.access"'))
+      .map((l) => JSON.parse(l));
+  // The stack writes its log lines in batches, after the response: wait for the line (bounded).
+  for (let i = 0; i < 40 && !audits().some((a) => JSON.stringify(a).includes('"id":"pat-alice"')); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(audits()).toContainEqual(wanted);
 });
 
 test('the exchanged token expires after its lifetime (3 s here) → 401', async () => {

@@ -6,7 +6,7 @@
  * Options: --requests N (default 20000), --concurrency N (default 50), --json (machine output).
  */
 import { readFileSync } from 'node:fs';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { backendServicesToken, exchangeToken, machineToken, signIn, tokenOf } from '../local/stack/clients';
 import { spawnLocalStack } from '../local/stack/spawn';
 import type { StackInfo } from '../local/stack/stack-info';
 
@@ -35,39 +35,14 @@ function arg(name: string, fallback: number): number {
 }
 
 async function callers(info: StackInfo): Promise<Caller[]> {
-  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const users = await Promise.all(
-    info.users.map(async (u) => {
-      const out = await cognito.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: u.username, PASSWORD: u.password } }));
-      return { name: u.username, token: out.AuthenticationResult!.AccessToken!, patients: u.patients };
-    }),
-  );
-  const machines = await Promise.all(
-    info.machineClients.map(async (c) => {
-      const res = await fetch(info.cognito.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}` },
-        body: 'grant_type=client_credentials',
-      });
-      return { name: c.name, token: ((await res.json()) as { access_token: string }).access_token };
-    }),
-  );
+  const users = await Promise.all(info.users.map(async (u) => ({ name: u.username, token: await signIn(info, u.username), patients: u.patients })));
+  const machines = await Promise.all(info.machineClients.map(async (c) => ({ name: c.name, token: await machineToken(info, c.name) })));
+  const backend = { name: 'backend-sync (private_key_jwt)', token: await backendServicesToken(info) };
   // The API server acting for Alice (RFC 8693): confined to Alice like Alice herself.
-  const apiServer = machines.find((m) => m.name === 'api-server')!;
   const alice = users.find((u) => u.name === 'alice')!;
-  const exchanged = await fetch(info.tokenExchangeUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token: alice.token,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      actor_token: apiServer.token,
-      actor_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-    }),
-  });
-  const delegated = { name: 'api-server-for-alice', token: ((await exchanged.json()) as { access_token: string }).access_token, patients: alice.patients };
-  return [...users, ...machines, delegated];
+  const apiServer = machines.find((m) => m.name === 'api-server')!;
+  const delegated = { name: 'api-server-for-alice', token: tokenOf('the token exchange', await exchangeToken(info, alice.token, apiServer.token)), patients: alice.patients };
+  return [...users, ...machines, backend, delegated];
 }
 
 /** The request mix for one caller, with the status each must get. */

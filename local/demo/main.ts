@@ -2,10 +2,9 @@
  * `npm run demo`: with the local stack running, walk the access patterns with real requests and
  * print what each caller sees — allowed and refused — in words a person can follow.
  */
-import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { backendServicesToken, exchangeToken, machineToken, signIn, tokenOf } from '../stack/clients';
 import type { StackInfo } from '../stack/stack-info';
 
 interface Step {
@@ -22,70 +21,6 @@ async function loadStack(): Promise<StackInfo> {
   } catch {
     throw new Error(`no running stack: ${file} not found. Start it first with: npm start`);
   }
-}
-
-async function signIn(info: StackInfo, username: string): Promise<string> {
-  const user = info.users.find((u) => u.username === username);
-  if (!user) throw new Error(`stack.json has no user ${username}`);
-  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const out = await cognito.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }),
-  );
-  return out.AuthenticationResult!.AccessToken!;
-}
-
-async function machineToken(info: StackInfo, name: string, scope?: string): Promise<string> {
-  const client = info.machineClients.find((c) => c.name === name);
-  if (!client) throw new Error(`stack.json has no machine client ${name}`);
-  const res = await fetch(info.cognito.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string; error?: string };
-  if (!body.access_token) throw new Error(`token endpoint refused ${name}: ${body.error}`);
-  return body.access_token;
-}
-
-/** SMART Backend Services: sign a client assertion with the demo client's key, trade it for a system/ token. */
-async function backendServicesToken(info: StackInfo): Promise<string> {
-  const client = info.backendClients[0];
-  if (!client) throw new Error('stack.json has no backend client');
-  const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const input = `${b64url({ alg: client.alg, kid: client.kid, typ: 'JWT' })}.${b64url({ iss: client.clientId, sub: client.clientId, aud: client.tokenUrl, exp: now + 60, jti: randomUUID() })}`;
-  const signature = sign('sha384', Buffer.from(input), { key: createPrivateKey(client.privateKeyPem), dsaEncoding: 'ieee-p1363' });
-  const res = await fetch(client.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: `${input}.${signature.toString('base64url')}`,
-    }),
-  });
-  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
-  if (!body.access_token) throw new Error(`backend token refused: ${body.error}: ${body.error_description}`);
-  return body.access_token;
-}
-
-/** RFC 8693: the API server trades the user's token and its own for an on-behalf-of token. */
-async function exchangeToken(info: StackInfo, subjectToken: string, actorToken: string): Promise<{ access_token: string; scope: string; expires_in: number; patient: string }> {
-  const accessToken = 'urn:ietf:params:oauth:token-type:access_token';
-  const res = await fetch(info.tokenExchangeUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token: subjectToken,
-      subject_token_type: accessToken,
-      actor_token: actorToken,
-      actor_token_type: accessToken,
-    }),
-  });
-  const body = (await res.json()) as { access_token?: string; scope: string; expires_in: number; patient: string; error?: string; error_description?: string };
-  if (!body.access_token) throw new Error(`token exchange refused: ${body.error}: ${body.error_description}`);
-  return body as { access_token: string; scope: string; expires_in: number; patient: string };
 }
 
 /** One line per request: the outcome in words. */
@@ -151,11 +86,13 @@ async function main(): Promise<void> {
   );
 
   const alice = await signIn(info, 'alice');
-  const onBehalf = await exchangeToken(info, alice, await machineToken(info, 'api-server'));
+  const exchanged = await exchangeToken(info, alice, await machineToken(info, 'api-server'));
+  const onBehalfToken = tokenOf('the token exchange', exchanged);
+  const { scope, patient, expires_in: lifetime } = exchanged.body;
   await section(
     '2. API server acting for one signed-in patient (RFC 8693 token exchange)',
-    `Alice's token (subject) + the API server's token (actor) → ${onBehalf.scope} for ${onBehalf.patient}, ${onBehalf.expires_in} s; a bug in the API server cannot reach anyone else.`,
-    onBehalf.access_token,
+    `Alice's token (subject) + the API server's token (actor) → ${String(scope)} for ${String(patient)}, ${String(lifetime)} s; a bug in the API server cannot reach anyone else.`,
+    onBehalfToken,
     info,
     [
       { what: 'GET Observation (Alice\'s, via the API server)', path: 'Observation' },

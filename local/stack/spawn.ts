@@ -17,23 +17,27 @@ export interface SpawnedStack {
   readonly dir: string;
   /** Everything the stack printed on stdout (the summary). */
   stdout(): string;
-  /** Everything it logged on stderr (one JSON record per line: audit and denials). */
+  /** What it logged on stderr, the latest 1 MB (one JSON record per line: audit and denials). */
   stderr(): string;
   stop(): Promise<number | null>;
 }
 
-/** Spawn the stack in a fresh temporary directory with every port free; `env` adds settings. */
-export async function spawnLocalStack(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<SpawnedStack> {
+/**
+ * Spawn the stack in a fresh temporary directory with every port free; `env` adds settings.
+ * `nodeArgs` runs it as `node <nodeArgs> --import tsx` instead of through the tsx CLI (the bench
+ * profiles with `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function spawnLocalStack(env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs?: readonly string[]): Promise<SpawnedStack> {
   const dir = await mkdtemp(join(tmpdir(), 'fhirgate-stack-'));
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['local/stack/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...FREE_PORTS, FHIRGATE_DIR: dir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const options = { cwd: ROOT, env: { ...process.env, ...FREE_PORTS, FHIRGATE_DIR: dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'] };
+  const child = nodeArgs
+    ? spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'local/stack/main.ts'], options)
+    : spawn(join(ROOT, 'node_modules/.bin/tsx'), ['local/stack/main.ts'], options);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  // Request logs: a load run writes megabytes; keep the latest 1 MB.
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-1_000_000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const until = Date.now() + timeoutMs;
   let info: StackInfo | undefined;

@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { launchChromium } from '../../local/portal/chromium';
 import { StaticServer, startStaticServer } from '../../local/portal/static-server';
+import { signIn } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 
 jest.setTimeout(90_000);
@@ -24,12 +24,7 @@ beforeAll(async () => {
   const probe = join(__dirname, 'cors-probe');
   [allowed, other] = await Promise.all([startStaticServer(probe, 0), startStaticServer(probe, 0)]);
   [stack, browser] = await Promise.all([spawnLocalStack({ FHIRGATE_PORTAL_PORT: '0', FHIRGATE_CORS_ORIGINS: allowed.origin }), launchChromium()]);
-  const alice = stack.info.users.find((u) => u.username === 'alice')!;
-  const cognito = new CognitoIdentityProviderClient({ endpoint: stack.info.cognito.endpoint, region: stack.info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const auth = await cognito.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: stack.info.cognito.webClientId, AuthParameters: { USERNAME: alice.username, PASSWORD: alice.password } }),
-  );
-  token = auth.AuthenticationResult!.AccessToken!;
+  token = await signIn(stack.info, 'alice');
 });
 afterAll(async () => {
   await browser?.close();

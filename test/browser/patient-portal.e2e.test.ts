@@ -5,8 +5,8 @@
  * Each case says what it clicks and what must, and must never, appear on the page.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { launchChromium } from '../../local/portal/chromium';
+import { signIn as apiSignIn } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 
 jest.setTimeout(90_000);
@@ -62,12 +62,7 @@ const seen = () => page.evaluate('[...window.__seen].sort()') as Promise<string[
 
 /** What the API itself answers (from Node, with the user's token): the text the page must show. */
 async function outcomeText(username: string, path: string): Promise<{ status: number; text: string }> {
-  const user = stack.info.users.find((u) => u.username === username)!;
-  const cognito = new CognitoIdentityProviderClient({ endpoint: stack.info.cognito.endpoint, region: stack.info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const auth = await cognito.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: stack.info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }),
-  );
-  const res = await fetch(`${stack.info.fhirBaseUrl}/${path}`, { headers: { authorization: `Bearer ${auth.AuthenticationResult!.AccessToken}` } });
+  const res = await fetch(`${stack.info.fhirBaseUrl}/${path}`, { headers: { authorization: `Bearer ${await apiSignIn(stack.info, username)}` } });
   return { status: res.status, text: ((await res.json()) as { issue: { details: { text: string } }[] }).issue[0]!.details.text };
 }
 

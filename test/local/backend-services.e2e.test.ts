@@ -3,7 +3,7 @@
  * signs a client assertion with its ES384 key, trades it at /auth/token for a system/ token, and
  * reads FHIR through the gateway. Discovery advertises the method; a replayed assertion is refused.
  */
-import { createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { backendServicesRequest, clientAssertion } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 
 jest.setTimeout(90_000);
@@ -14,30 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-
-function assertion(overrides: Record<string, unknown> = {}): string {
-  const client = stack.info.backendClients[0]!;
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: client.clientId, sub: client.clientId, aud: client.tokenUrl, exp: now + 60, jti: randomUUID(), ...overrides };
-  const input = `${b64url({ alg: 'ES384', kid: client.kid, typ: 'JWT' })}.${b64url(claims)}`;
-  const signature = sign('sha384', Buffer.from(input), { key: createPrivateKey(client.privateKeyPem), dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
-
-async function tokenRequest(clientAssertion: string, scope?: string) {
-  const res = await fetch(stack.info.backendClients[0]!.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: clientAssertion,
-      ...(scope ? { scope } : {}),
-    }),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
+const assertion = (claims: Record<string, unknown> = {}) => clientAssertion(stack.info, claims);
+const tokenRequest = (signed: string, scope?: string) => backendServicesRequest(stack.info, signed, scope);
 
 test('a signed ES384 assertion gets a system/ token that reads any patient through the gateway', async () => {
   const r = await tokenRequest(assertion(), 'system/Patient.rs');

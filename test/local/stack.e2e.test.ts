@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { cognitoLocalSigner } from '../../local/cognito/signing-key';
+import { machineToken as machineTokenOf, signIn as signInTo } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 import type { StackInfo } from '../../local/stack/stack-info';
 
@@ -25,25 +25,8 @@ afterAll(async () => {
   await stack.stop();
 });
 
-async function signIn(username: string): Promise<string> {
-  const user = info.users.find((u) => u.username === username)!;
-  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const out = await cognito.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }),
-  );
-  return out.AuthenticationResult!.AccessToken!;
-}
-
-async function machineToken(name: string): Promise<string> {
-  const client = info.machineClients.find((c) => c.name === name)!;
-  const res = await fetch(info.cognito.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}` },
-    body: 'grant_type=client_credentials',
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const signIn = (username: string) => signInTo(info, username);
+const machineToken = (name: string) => machineTokenOf(info, name);
 
 async function fhir(token: string | undefined, path: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${info.fhirBaseUrl}/${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });

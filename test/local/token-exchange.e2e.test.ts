@@ -3,7 +3,7 @@
  * (RFC 8693) and uses the result against the FHIR API over HTTP. Exchanged tokens live 3 s here
  * (FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS) and the authorizer cache is off, so expiry is seen.
  */
-import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { machineToken as machineTokenOf, signIn as signInTo } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 
 jest.setTimeout(90_000);
@@ -15,23 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
-async function signIn(username: string): Promise<string> {
-  const { info } = stack;
-  const user = info.users.find((u) => u.username === username)!;
-  const cognito = new CognitoIdentityProviderClient({ endpoint: info.cognito.endpoint, region: info.cognito.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const out = await cognito.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: info.cognito.webClientId, AuthParameters: { USERNAME: user.username, PASSWORD: user.password } }));
-  return out.AuthenticationResult!.AccessToken!;
-}
-
-async function machineToken(name: string): Promise<string> {
-  const client = stack.info.machineClients.find((c) => c.name === name)!;
-  const res = await fetch(stack.info.cognito.tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret }),
-  });
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const signIn = (username: string) => signInTo(stack.info, username);
+const machineToken = (name: string) => machineTokenOf(stack.info, name);
 
 async function exchange(form: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(stack.info.tokenExchangeUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });

@@ -3,8 +3,9 @@
  * value stops the function from starting (every request then fails with 500, never allows).
  */
 import { ClientAllowList } from '../core/principal';
-import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../core/settings';
+import type { AuthzSettings } from '../core/settings';
 import type { TrustedIssuer } from './verifier';
+import { Env, integerEnv, listEnv, requiredEnv, settingsEnv } from '../shared/env';
 
 export interface AuthorizerConfig {
   readonly issuers: readonly TrustedIssuer[];
@@ -30,28 +31,19 @@ export const ENV = {
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
-export function configFromEnv(env: Readonly<Record<string, string | undefined>>): AuthorizerConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new TypeError(`${name} is required`);
-    return value;
-  };
-  const list = (name: string): string[] => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const issuers = parseIssuers(required(ENV.issuers));
-  const ttl = Number(env[ENV.linkCacheTtlSeconds] ?? '60');
-  if (!Number.isFinite(ttl) || ttl < 0 || ttl > 3600) throw new TypeError(`${ENV.linkCacheTtlSeconds} must be 0..3600`);
-  const settingsJson = env[ENV.settings];
-  const backendClientIds = list(ENV.backendClientIds);
+export function configFromEnv(env: Env): AuthorizerConfig {
+  const issuers = parseIssuers(requiredEnv(env, ENV.issuers));
+  const backendClientIds = listEnv(env, ENV.backendClientIds);
   return {
     issuers,
     clients: {
-      userClientIds: list(ENV.userClientIds),
-      machineClientIds: list(ENV.machineClientIds),
+      userClientIds: listEnv(env, ENV.userClientIds),
+      machineClientIds: listEnv(env, ENV.machineClientIds),
       ...(backendClientIds.length > 0 ? { backendClientIds } : {}),
     },
-    linksTable: required(ENV.linksTable),
-    linkCacheTtlSeconds: ttl,
-    settings: settingsJson ? parseSettings(JSON.parse(settingsJson)) : DEFAULT_SETTINGS,
+    linksTable: requiredEnv(env, ENV.linksTable),
+    linkCacheTtlSeconds: integerEnv(env, ENV.linkCacheTtlSeconds, { min: 0, max: 3600, fallback: 60 }),
+    settings: settingsEnv(env, ENV.settings),
     dynamoEndpoint: env[ENV.dynamoEndpoint] || undefined,
   };
 }

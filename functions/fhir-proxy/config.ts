@@ -2,9 +2,10 @@
  * The proxy's configuration from its Lambda environment, read once at cold start. A bad value
  * stops the function from starting: every request then fails (500), none is let through.
  */
-import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../core/settings';
+import type { AuthzSettings } from '../core/settings';
 import { validateOrigins } from '../shared/cors';
 import type { DiscoveryConfig } from './discovery';
+import { Env, integerEnv, requiredEnv, settingsEnv } from '../shared/env';
 
 export interface ProxyConfig {
   readonly backendUrl: string;
@@ -42,28 +43,20 @@ export const PROXY_ENV = {
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
-export function proxyConfigFromEnv(env: Readonly<Record<string, string | undefined>>): ProxyConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new TypeError(`${name} is required`);
-    return value;
-  };
-  const paging = pagingKeyFromEnv(env, required);
-  const discovery = JSON.parse(required(PROXY_ENV.discovery)) as DiscoveryConfig;
+export function proxyConfigFromEnv(env: Env): ProxyConfig {
+  const paging = pagingKeyFromEnv(env);
+  const discovery = JSON.parse(requiredEnv(env, PROXY_ENV.discovery)) as DiscoveryConfig;
   if (typeof discovery.issuer !== 'string' || typeof discovery.tokenEndpoint !== 'string' || !Array.isArray(discovery.scopesSupported)) {
     throw new TypeError(`${PROXY_ENV.discovery} needs issuer, tokenEndpoint and scopesSupported`);
   }
-  const timeout = Number(env[PROXY_ENV.backendTimeoutMs] ?? '10000');
-  if (!Number.isFinite(timeout) || timeout < 100 || timeout > 28_000) throw new TypeError(`${PROXY_ENV.backendTimeoutMs} must be 100..28000`);
-  const settingsJson = env[PROXY_ENV.settings];
   return {
-    backendUrl: required(PROXY_ENV.backendUrl),
+    backendUrl: requiredEnv(env, PROXY_ENV.backendUrl),
     sigv4Region: env[PROXY_ENV.sigv4Region] || undefined,
-    settings: settingsJson ? parseSettings(JSON.parse(settingsJson)) : DEFAULT_SETTINGS,
+    settings: settingsEnv(env, PROXY_ENV.settings),
     paging,
     publicBaseUrl: env[PROXY_ENV.publicBaseUrl] || undefined,
     discovery,
-    backendTimeoutMs: timeout,
+    backendTimeoutMs: integerEnv(env, PROXY_ENV.backendTimeoutMs, { min: 100, max: 28_000, fallback: 10_000 }),
     corsAllowedOrigins: corsOriginsFromEnv(env[PROXY_ENV.corsOrigins]),
   };
 }
@@ -78,10 +71,10 @@ function corsOriginsFromEnv(value: string | undefined): string[] {
   }
 }
 
-function pagingKeyFromEnv(env: Readonly<Record<string, string | undefined>>, required: (name: string) => string): PagingKeyConfig {
+function pagingKeyFromEnv(env: Env): PagingKeyConfig {
   const keyId = env[PROXY_ENV.pagingKmsKeyId];
   if (keyId) return { kind: 'kms', keyId };
-  const key = Buffer.from(required(PROXY_ENV.pagingKey), 'base64');
+  const key = Buffer.from(requiredEnv(env, PROXY_ENV.pagingKey), 'base64');
   if (key.length < 32) throw new TypeError(`${PROXY_ENV.pagingKey} must be at least 32 bytes, base64`);
   return { kind: 'hmac', key };
 }

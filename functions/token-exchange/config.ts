@@ -13,6 +13,7 @@ import {
   ExchangePolicy,
   MAX_EXCHANGE_LIFETIME_SECONDS,
 } from '../core/token-exchange';
+import { Env, integerEnv, requiredEnv } from '../shared/env';
 
 export interface TokenServiceConfig {
   /** The authorizer's configuration, with the issuers cut down to Cognito ones (see `subjectIssuers`). */
@@ -51,21 +52,13 @@ export const EXCHANGE_ENV = {
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
-export function tokenServiceConfigFromEnv(env: Readonly<Record<string, string | undefined>>): TokenServiceConfig {
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new TypeError(`${name} is required`);
-    return value;
-  };
+export function tokenServiceConfigFromEnv(env: Env): TokenServiceConfig {
   const authz = configFromEnv(env);
-  const lifetime = Number(env[EXCHANGE_ENV.lifetimeSeconds] ?? String(MAX_EXCHANGE_LIFETIME_SECONDS));
-  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_EXCHANGE_LIFETIME_SECONDS) {
-    throw new TypeError(`${EXCHANGE_ENV.lifetimeSeconds} must be 1..${MAX_EXCHANGE_LIFETIME_SECONDS}`);
-  }
+  const lifetime = integerEnv(env, EXCHANGE_ENV.lifetimeSeconds, { min: 1, max: MAX_EXCHANGE_LIFETIME_SECONDS, fallback: MAX_EXCHANGE_LIFETIME_SECONDS });
   const delegable = env[EXCHANGE_ENV.delegableScopes];
   const policy: ExchangePolicy = {
-    issuer: absoluteUrl(required(EXCHANGE_ENV.issuer), EXCHANGE_ENV.issuer),
-    audience: absoluteUrl(required(EXCHANGE_ENV.audience), EXCHANGE_ENV.audience),
+    issuer: absoluteUrl(requiredEnv(env, EXCHANGE_ENV.issuer), EXCHANGE_ENV.issuer),
+    audience: absoluteUrl(requiredEnv(env, EXCHANGE_ENV.audience), EXCHANGE_ENV.audience),
     delegationScope: env[EXCHANGE_ENV.delegationScope] || DEFAULT_DELEGATION_SCOPE,
     delegableScopes: delegable ? delegable.split(' ').filter(Boolean) : DEFAULT_DELEGABLE_SCOPES,
     lifetimeSeconds: lifetime,
@@ -79,14 +72,14 @@ export function tokenServiceConfigFromEnv(env: Readonly<Record<string, string | 
   return {
     authz: { ...authz, issuers: subjectIssuers(authz.issuers, policy.issuer) },
     policy,
-    signingKeyId: required(EXCHANGE_ENV.signingKeyId),
+    signingKeyId: requiredEnv(env, EXCHANGE_ENV.signingKeyId),
     retiringKeyIds: (env[EXCHANGE_ENV.retiringKeyIds] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ...(clientCredentials ? { clientCredentials } : {}),
   };
 }
 
 /** Both tables or neither: half a configuration would fail at the first request instead of at start. */
-function clientCredentialsConfig(env: Readonly<Record<string, string | undefined>>, issuer: string): ClientCredentialsConfig | undefined {
+function clientCredentialsConfig(env: Env, issuer: string): ClientCredentialsConfig | undefined {
   const clientsTable = env[EXCHANGE_ENV.clientsTable];
   const replayTable = env[EXCHANGE_ENV.replayTable];
   if (!clientsTable && !replayTable) {

@@ -48,7 +48,38 @@ const DEFINITION_CORRECTIONS = {
  */
 const EXPRESSION_OVERRIDES = {};
 
+/**
+ * fhirgate's membership policy (docs/security-model.md, "One membership rule"): a resource belongs
+ * to the patients named by its *owning* compartment params; *role* params name someone who acted on
+ * the record (performed, authored, recorded, asserted, sent, received, paid, took part) and grant
+ * nothing on their own. Every param code the definition uses must be in exactly one of these sets,
+ * so a new code in a package update stops the generator until a person classifies it.
+ *
+ * `actor` (Appointment, AppointmentResponse, Schedule) is owning: it is the only patient reference
+ * a scheduling resource has, and the scheduled party is whose record it is.
+ */
+const OWNING_CODES = new Set(['patient', 'subject', 'beneficiary', 'member', 'individual', 'actor']);
+const ROLE_CODES = new Set([
+  'performer', 'author', 'recorder', 'asserter', 'informant', 'participant', 'sender', 'recipient',
+  'requester', 'attester', 'payee', 'payor', 'policy-holder', 'subscriber', 'receiver', 'source', 'link',
+]);
+
 const fail = failer('gen-compartment');
+
+/** The owning params of each type, in table order; fails on a code in neither set. */
+function owningParams(table) {
+  const owning = {};
+  for (const type of Object.keys(table).sort(byCodeUnit)) {
+    const codes = Object.keys(table[type]);
+    for (const code of codes) {
+      if (OWNING_CODES.has(code) === ROLE_CODES.has(code)) {
+        fail(`${type}.${code}: classify the param as owning or role (OWNING_CODES / ROLE_CODES)`);
+      }
+    }
+    owning[type] = codes.filter((code) => OWNING_CODES.has(code));
+  }
+  return owning;
+}
 
 /**
  * Runs one conversion step of the shared converter; its refusals stop the run like every other
@@ -175,6 +206,15 @@ function render({ table, never }, meta) {
     else lines.push(`  ${quoteKey(type)}: {`, ...entries.map((e) => `    ${e},`), '  },');
   }
   lines.push(
+    '};',
+    '',
+    '/**',
+    ' * Owning params per type (fhirgate policy, OWNING_CODES in the generator): only these make a',
+    ' * resource a patient\'s record; the other params of PATIENT_COMPARTMENT are role references',
+    ' * (performer, author, recorder, …) that grant nothing on their own. [] = no owner possible.',
+    ' */',
+    'export const OWNING_PARAMS: Readonly<Record<string, readonly string[]>> = {',
+    ...Object.entries(owningParams(table)).map(([type, codes]) => `  ${quoteKey(type)}: ${list(codes)},`),
     '};',
     '',
     '/** Types the definition lists without params: never in any patient compartment. */',

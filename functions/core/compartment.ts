@@ -4,10 +4,15 @@
  * if the nominated search parameter (or chain) refers to the patient resource that defines the
  * compartment." The params and their element paths come from the generated compartment-data.ts.
  *
+ * fhirgate's one membership rule (docs/security-model.md) narrows that definition: only the
+ * *owning* params (subject, patient, beneficiary, member, …) make a resource a patient's record;
+ * role params (performer, author, recorder, …) grant nothing on their own. `ownersOf` is the one
+ * function every access path asks; `patientsOf` keeps the published definition for reference.
+ *
  * Resources are untrusted JSON (request bodies, backend responses). Only own properties on the
  * fixed, generated paths are read, so `__proto__`, `constructor` and friends are never followed.
  */
-import { PATIENT_COMPARTMENT } from './compartment-data';
+import { OWNING_PARAMS, PATIENT_COMPARTMENT } from './compartment-data';
 import { isFhirId, parseReference } from './reference';
 import { hasOwn, isRecord, ownValue } from './untrusted-json';
 
@@ -16,6 +21,10 @@ interface Rule {
   readonly params: readonly string[];
   /** Every element path of every param, split into steps. */
   readonly paths: readonly (readonly string[])[];
+  /** The owning params (fhirgate policy), in the same order. */
+  readonly owning: readonly string[];
+  /** Element paths of the owning params only. */
+  readonly owningPaths: readonly (readonly string[])[];
 }
 
 const NO_PARAMS: readonly string[] = Object.freeze([]);
@@ -28,20 +37,52 @@ const UNSAFE_STEPS = new Set(['__proto__', 'constructor', 'prototype']);
 const RULES: ReadonlyMap<string, Rule> = new Map(
   Object.keys(PATIENT_COMPARTMENT).map((type): [string, Rule] => {
     const byParam = PATIENT_COMPARTMENT[type];
-    const paths = Object.values(byParam)
-      .flat()
-      .map((path) => Object.freeze(path.split('.')));
+    const split = (codes: readonly string[]) =>
+      Object.freeze(codes.flatMap((code) => byParam[code] ?? []).map((path) => Object.freeze(path.split('.'))));
+    const paths = split(Object.keys(byParam));
     for (const steps of paths) {
       if (steps.some((step) => UNSAFE_STEPS.has(step) || step === '')) {
         throw new TypeError(`compartment-data: unsafe path for ${type}: ${steps.join('.')}`);
       }
     }
-    return [type, Object.freeze({ params: Object.freeze(Object.keys(byParam)), paths: Object.freeze(paths) })];
+    const owning = Object.freeze([...(OWNING_PARAMS[type] ?? [])]);
+    return [type, Object.freeze({ params: Object.freeze(Object.keys(byParam)), paths, owning, owningPaths: split(owning) })];
   }),
 );
 
-/** Patient ids whose compartment contains this resource (FHIR R4 Patient CompartmentDefinition). */
+/** Patient ids whose compartment contains this resource (FHIR R4 Patient CompartmentDefinition, every param). */
 export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
+  return patientsAt(resource, ownBaseUrls, (rule) => rule.paths);
+}
+
+/**
+ * The patients whose record this is: its owning references (and a Patient's own id). Role
+ * references are not read. The single membership question of every access path.
+ */
+export function ownersOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
+  return patientsAt(resource, ownBaseUrls, (rule) => rule.owningPaths);
+}
+
+/**
+ * True when the resource is a record of the given patients only: it has at least one owner and
+ * every owner is one of them. A record that also owns a patient outside the set (a Group listing
+ * both) is not theirs to see: it would show the other patient's membership.
+ */
+export function ownedOnlyBy(
+  resource: unknown,
+  patients: ReadonlySet<string> | readonly string[],
+  ownBaseUrls: readonly string[],
+): boolean {
+  const wanted: ReadonlySet<string> = isStringArray(patients) ? new Set(patients) : patients;
+  const owners = ownersOf(resource, ownBaseUrls);
+  if (owners.size === 0) return false;
+  for (const id of owners) {
+    if (!wanted.has(id)) return false;
+  }
+  return true;
+}
+
+function patientsAt(resource: unknown, ownBaseUrls: readonly string[], pathsOf: (rule: Rule) => readonly (readonly string[])[]): ReadonlySet<string> {
   const patients = new Set<string>();
   if (!isRecord(resource)) return patients;
   const resourceType = ownValue(resource, 'resourceType');
@@ -57,7 +98,7 @@ export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): R
 
   const rule = RULES.get(resourceType);
   if (rule === undefined) return patients;
-  for (const steps of rule.paths) {
+  for (const steps of pathsOf(rule)) {
     for (const value of valuesAt(resource, steps)) {
       // Only literal references count; a Reference with just `identifier` or `display` names
       // no resource on this server (R4 references.html#Reference).
@@ -75,19 +116,6 @@ export function isCompartmentType(resourceType: string): boolean {
   return RULES.has(resourceType);
 }
 
-/** True when the resource belongs to at least one of the given patients' compartments. */
-export function inAnyCompartment(
-  resource: unknown,
-  patients: ReadonlySet<string> | readonly string[],
-  ownBaseUrls: readonly string[],
-): boolean {
-  const wanted: ReadonlySet<string> = isStringArray(patients) ? new Set(patients) : patients;
-  if (wanted.size === 0) return false;
-  for (const id of patientsOf(resource, ownBaseUrls)) {
-    if (wanted.has(id)) return true;
-  }
-  return false;
-}
 
 /**
  * The search parameters (codes) that define membership for a type, e.g. Observation ->
@@ -96,6 +124,11 @@ export function inAnyCompartment(
  */
 export function compartmentParams(resourceType: string): readonly string[] {
   return RULES.get(resourceType)?.params ?? NO_PARAMS;
+}
+
+/** The owning params of a type (the ones search narrowing may use), e.g. Observation -> ['subject']. */
+export function owningParams(resourceType: string): readonly string[] {
+  return RULES.get(resourceType)?.owning ?? NO_PARAMS;
 }
 
 /**

@@ -7,13 +7,12 @@
  * Every switch ends in deny: an interaction, operation or parameter not named here is refused.
  */
 import { AccessDeniedError, RequestError } from './errors';
-import { compartmentParams, isCompartmentType } from './compartment';
+import { isCompartmentType, owningParams } from './compartment';
 import { FhirRequest, Interaction, SearchParam } from './fhir-request';
 import { Principal } from './principal';
 import { isSharedType, isUnconfined } from './resource-access';
 import { grantFor } from './scope-check';
 import { Permission } from './scopes';
-import { PAGING_PARAMS, RESULT_PARAMS } from './search-params';
 import { AuthzSettings } from './settings';
 
 /** The permission letter an interaction needs on its resource type (SMART v2 `cruds`). */
@@ -87,39 +86,13 @@ export function authorizeInteraction(principal: Principal, settings: AuthzSettin
   }
 }
 
-/** Result parameters whose effect we can still verify after the backend answers. */
-const CONFINED_RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_total']);
-
 /**
- * Check the parameters of a search from a patient-scoped principal. Allowed: ordinary search
- * parameters (they only filter within the narrowed set), `_id`, `_lastUpdated`, and the result
- * parameters whose output the post-filter can check. Refused, with the reason:
- * - `_has` (reverse chaining) and chained parameters: they test resources outside the result
- *   set, which can reveal facts about other patients' records (an existence oracle);
- * - `_elements` and `_summary` other than `count`/`false`: they strip the references the
- *   post-filter needs to prove compartment membership;
- * - `_contained`, `_containedType`, `_query`, `_filter`, `_list` and any other `_` parameter
- *   fhirgate does not know: deny by default.
+ * The owning parameter a search is narrowed by: `patient` where it exists, else `subject`, else the
+ * first. Only owning params (compartment.ts): narrowing by a role param (`performer`) would match
+ * records the membership rule then hides, and their count would leak into `total`.
  */
-export function assertConfinedSearchParams(params: readonly SearchParam[]): void {
-  for (const p of params) {
-    const refuse = (why: string) => new AccessDeniedError('ERR_FORBIDDEN', `search parameter "${p.key}" is not allowed for patient-scoped callers: ${why}`);
-    if (p.name === '_has') throw refuse('reverse chaining can test other patients\' records');
-    if (p.chain && p.chain.length > 0) throw refuse('chained parameters can test resources outside the compartment');
-    if (p.name === '_summary') {
-      if (p.value !== 'count' && p.value !== 'false') throw refuse('summaries drop the references used to confine results');
-      continue;
-    }
-    if (!p.name.startsWith('_') || p.name === '_id' || p.name === '_lastUpdated' || p.name === '_tag' || p.name === '_profile' || p.name === '_security') continue;
-    if (PAGING_PARAMS.has(p.name)) continue; // verified by the paging-link signature, not here
-    if (RESULT_PARAMS.has(p.name) && CONFINED_RESULT_PARAMS.has(p.name)) continue;
-    throw refuse(p.name === '_elements' ? 'element subsets drop the references used to confine results' : 'not supported by fhirgate');
-  }
-}
-
-/** Preferred compartment parameter per type: `patient` where it exists, else `subject`, else the first. */
 function narrowingParam(resourceType: string): string | undefined {
-  const params = compartmentParams(resourceType);
+  const params = owningParams(resourceType);
   if (params.includes('patient')) return 'patient';
   if (params.includes('subject')) return 'subject';
   return params[0];

@@ -2,8 +2,7 @@
  * One error tree for every refusal fhirgate makes.
  *
  * Each error carries a stable `code` (like panva/jose's `ERR_JWT_EXPIRED`) so logs, tests and
- * clients can match on it, the HTTP `status` the refusal maps to (DESIGN.md "Status codes are
- * consistent and documented"), and optional evidence (`claim`, `resourceType`, `expected`, …).
+ * clients can match on it, the HTTP `status` the refusal maps to (docs/security-model.md, "Status codes"), and optional evidence (`claim`, `resourceType`, `expected`, …).
  * Programming mistakes are not modelled here: they throw `TypeError` and surface as 500s.
  */
 
@@ -92,6 +91,17 @@ export class AccessDeniedError extends FhirgateError {}
 
 /** The request is malformed or not understood (4xx). */
 export class RequestError extends FhirgateError {}
+
+/**
+ * "Not found", whatever the reason. The caller sees one body for both codes (no existence
+ * oracle, operation-outcome.ts); the code keeps the real reason for the audit line:
+ * `ERR_NOT_FOUND` when nothing is there, `ERR_OUT_OF_COMPARTMENT` when it is not the caller's.
+ */
+export class NotFoundError extends FhirgateError {
+  constructor(code: 'ERR_NOT_FOUND' | 'ERR_OUT_OF_COMPARTMENT', message: string) {
+    super(code, message);
+  }
+}
 
 /** A dependency (JWKS, DynamoDB, FHIR backend) failed (5xx); fail closed. */
 export class DependencyError extends FhirgateError {}

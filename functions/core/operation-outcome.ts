@@ -63,7 +63,8 @@ export function outcome(code: ErrorCode, text: string): OperationOutcome {
  */
 export function outcomeForError(err: unknown): { status: number; body: OperationOutcome } {
   if (err instanceof FhirgateError) {
-    if (err.code === 'ERR_OUT_OF_COMPARTMENT') return { status: 404, body: notFound() };
+    // One body for "missing" and "not yours", byte for byte; the audit line keeps the code.
+    if (err.code === 'ERR_OUT_OF_COMPARTMENT' || err.code === 'ERR_NOT_FOUND') return { status: 404, body: notFound() };
     return { status: err.status, body: outcome(err.code, err.message) };
   }
   return {

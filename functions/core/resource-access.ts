@@ -10,7 +10,7 @@
  * 2. scopes (types and interactions): the type and permission letter must be granted, and a
  *    constrained grant (`?category=laboratory`) must match the resource. Failing here is "forbidden".
  */
-import { inAnyCompartment, isCompartmentType, patientsOf } from './compartment';
+import { isCompartmentType, ownedOnlyBy, patientsOf } from './compartment';
 import { Principal } from './principal';
 import { grantFor } from './scope-check';
 import { Permission } from './scopes';
@@ -69,7 +69,8 @@ function checkCompartment(ctx: AccessContext, resource: unknown, type: string, p
   if (!isCompartmentType(type) && type !== 'Patient') {
     return { ok: false, gate: 'compartment', reason: `${type} is in no patient compartment and is not a shared type` };
   }
-  if (!inAnyCompartment(resource, ctx.principal.patients, ctx.ownBaseUrls)) {
+  // The one membership rule: owned by the caller's patients, and by nobody else.
+  if (!ownedOnlyBy(resource, ctx.principal.patients, ctx.ownBaseUrls)) {
     return { ok: false, gate: 'compartment', reason: `${type} is outside the caller's compartments` };
   }
   return OK;
@@ -81,8 +82,11 @@ export function isSharedType(ctx: Pick<AccessContext, 'settings'>, type: string)
 }
 
 /**
- * For a write body: the patients it would belong to must all be the caller's, and there must be
- * at least one — nothing moves into, or is created outside, a compartment the caller does not hold.
+ * For a write body: the rule for reading it back (owned by the caller's patients only, at least
+ * one), and no other patient named anywhere, so nothing moves into, or is created outside, a
+ * compartment the caller does not hold. Conditional references (`Patient?identifier=…`) are refused for confined callers: the
+ * server resolves them against every patient, so whether the write succeeds would tell the caller
+ * whether some other patient matches (R4 http.html#trules "conditional references").
  */
 export function checkWriteBody(ctx: AccessContext, body: unknown, permission: Permission): ResourceVerdict {
   const verdict = checkResource(ctx, body, permission);
@@ -91,8 +95,32 @@ export function checkWriteBody(ctx: AccessContext, body: unknown, permission: Pe
   if (type === 'Patient' && (permission === 'c' || permission === 'd')) {
     return { ok: false, gate: 'scope', reason: 'patient-scoped callers cannot create or delete Patient resources' };
   }
-  const owners = patientsOf(body, ctx.ownBaseUrls);
-  const foreign = [...owners].filter((id) => !ctx.principal.patients.includes(id));
-  if (foreign.length > 0) return { ok: false, gate: 'scope', reason: `${type} would reference a patient outside the caller's compartments` };
+  // Writes are stricter than reads: no patient the caller does not hold may be named in *any*
+  // compartment param of the R4 definition, role references included (a performer reference
+  // would put the record into that patient's R4 compartment on the server).
+  for (const id of patientsOf(body, ctx.ownBaseUrls)) {
+    if (!ctx.principal.patients.includes(id)) {
+      return { ok: false, gate: 'scope', reason: `${type} would reference a patient outside the caller's compartments` };
+    }
+  }
+  if (hasConditionalReference(body)) {
+    return { ok: false, gate: 'scope', reason: 'conditional references are resolved across all patients; name the resource by id' };
+  }
   return OK;
+}
+
+/** True when any `reference` in the tree is a search (`Type?criteria`). Iterative: no recursion limit. */
+function hasConditionalReference(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) pending.push(item);
+    } else if (isRecord(node)) {
+      const reference = ownValue(node, 'reference');
+      if (typeof reference === 'string' && reference.includes('?')) return true;
+      for (const key of Object.keys(node)) pending.push(node[key]);
+    }
+  }
+  return false;
 }

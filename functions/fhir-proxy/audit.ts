@@ -1,6 +1,9 @@
 /**
- * One audit line per request (DESIGN.md): who, for whom, what, outcome, why. Never resource
- * content, never tokens, never query values (they can carry PHI such as names or birth dates).
+ * One audit line per request: who, for whom, what, outcome, why. Never resource content, never
+ * tokens, never query values, never error messages (they quote what the caller typed, which can be
+ * a name or a birth date): the "why" is a stable code (core/errors.ts), and for a Bundle the code
+ * of each refused entry. "Not found" keeps its real reason here (ERR_OUT_OF_COMPARTMENT vs
+ * ERR_NOT_FOUND), which the caller never sees.
  */
 import type { FhirRequest } from '../core/fhir-request';
 import type { Principal } from '../core/principal';
@@ -12,7 +15,10 @@ export interface AuditInput {
   readonly request?: FhirRequest;
   readonly status: number;
   readonly removed: number;
-  readonly reason?: string;
+  /** The refusal's code, when the request was refused. */
+  readonly code?: string;
+  /** Codes of refused Bundle entries. */
+  readonly entryCodes?: readonly string[];
 }
 
 /** The structured record for one request. */
@@ -35,6 +41,7 @@ export function auditRecord(input: AuditInput): Record<string, unknown> {
     decision: input.status < 400 ? 'allow' : 'deny',
     status: input.status,
     removed: input.removed,
-    reason: input.reason,
+    code: input.code,
+    ...(input.entryCodes && input.entryCodes.length > 0 ? { entryCodes: input.entryCodes } : {}),
   };
 }

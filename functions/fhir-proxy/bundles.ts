@@ -1,66 +1,133 @@
 /**
- * Batch and transaction Bundles. Every entry is parsed as the request it stands for and
- * authorized like one; a single refused entry refuses the whole Bundle and nothing is forwarded
- * (for transactions that is FHIR's all-or-nothing rule; for batches fhirgate applies the same
- * rule, so a client never gets a half-applied batch because of an authorization error).
+ * Batch and transaction Bundles: a loop over the single-request pipeline plus FHIR's bundle rules
+ * (R4 http.html#transaction). No rule of access is decided here.
  *
- * Per entry, before forwarding: reads and searches are gated and searches narrowed (the entry's
- * URL is rewritten); creates are checked on their body; updates and deletes read and check the
- * stored version and are pinned to it with If-Match. Conditional update/delete/patch entries
- * and patch entries are refused for patient-scoped callers (resolve them as single requests).
- * `urn:uuid` references between entries never put a resource into a patient compartment (only
- * a Patient can, and confined callers cannot create one), so a body must still name the caller's
- * patient directly. After forwarding, every resource in every response entry is checked again.
+ * - Each entry is parsed as the request it stands for (`entry.request` + `entry.resource`) and
+ *   answered by `enforce`, the function that answers that request sent alone — paging signatures,
+ *   planning, narrowing, stored-version checks, post-filters and refusals included. So an entry's
+ *   answer is the standalone answer in entry form (`toEntry`): "not yours" and "not there" are one
+ *   answer inside a Bundle exactly as outside it.
+ * - **batch**: entries are independent; each is answered on its own, failures included.
+ * - **transaction**: all or nothing. Every write is prepared first (writes.ts: every check and
+ *   every stored-version read); every read is answered once before anything is written, so a
+ *   refusal fails the whole transaction with that entry's standalone error and nothing is sent.
+ *   Then the writes go to the backend as one transaction, pinned to the versions checked, and the
+ *   reads are answered again afterwards (R4 transaction processing: GETs are processed last).
  */
-import { assertConfinedSearchParams, authorizeInteraction, narrowingFor } from '../core/decision';
-import { AccessDeniedError, FhirgateError, RequestError } from '../core/errors';
+import { FhirgateError, RequestError } from '../core/errors';
 import { FhirRequest, parseFhirRequest } from '../core/fhir-request';
-import { notFound } from '../core/operation-outcome';
-import { checkResource, checkWriteBody, isUnconfined } from '../core/resource-access';
-import { filterBundle } from '../core/response-filter';
-import { addOnce, assertVisible, PepContext, withQuery } from './pep-context';
-import { backendErrorResponse, isResourceOf, json, parseBackendJson, ProxyResponse, Refusal } from './responses';
+import { plan, Plan } from '../core/plan';
+import type { BackendResponse } from './backend';
+import type { PepContext } from './pep-context';
+import { backendFailure, codeOf, isResourceOf, json, parseBackendJson, ProxyResponse, responseForThrown } from './responses';
+import { prepareWrite, PreparedWrite, WritePlan } from './writes';
 
 type Entry = Record<string, unknown>;
+type Enforce = (ctx: PepContext, req: FhirRequest) => Promise<ProxyResponse>;
 
-/** Authorize every entry, forward the Bundle, filter every response entry. */
-export async function bundle(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  const input = req.body as { type: string; entry?: unknown };
-  const entries = Array.isArray(input.entry) ? (input.entry as unknown[]) : [];
-  if (entries.length > 100) throw new RequestError('ERR_BAD_REQUEST', 'a Bundle may carry at most 100 entries');
-  const parsed: FhirRequest[] = [];
-  const forwarded: Entry[] = [];
-  for (const [index, raw] of entries.entries()) {
-    try {
-      const entry = asEntry(raw);
-      const entryReq = parseEntry(entry);
-      parsed.push(entryReq);
-      forwarded.push(await authorizeEntry(ctx, entry, entryReq));
-    } catch (err) {
-      throw refineEntryError(err, index);
-    }
-  }
-  const response = await ctx.backend.send({
-    method: 'POST',
-    path: '',
-    body: JSON.stringify({ resourceType: 'Bundle', type: input.type, entry: forwarded }),
-  });
-  if (response.status !== 200) return backendErrorResponse(response.status);
-  const out = parseBackendJson(response);
-  if (!isResourceOf(out, 'Bundle')) return backendErrorResponse(502);
-  const results = Array.isArray(out.entry) ? (out.entry as unknown[]) : [];
-  const rewriter = (url: string) => ctx.urls.toPublic(url);
-  const filtered = results.map((raw, i) => filterResponseEntry(ctx, raw, parsed[i], rewriter));
-  return json(200, { resourceType: 'Bundle', type: out.type, entry: filtered });
+/** Answer a batch or transaction Bundle. `enforce` is the single-request pipeline (pep.ts). */
+export async function bundle(ctx: PepContext, p: Extract<Plan, { kind: 'bundle' }>, enforce: Enforce): Promise<ProxyResponse> {
+  return p.bundleType === 'batch' ? batch(ctx, p.entries, enforce) : transaction(ctx, p.entries, enforce);
 }
 
-function asEntry(raw: unknown): Entry {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RequestError('ERR_BAD_REQUEST', 'entry is not an object');
-  return raw as Entry;
+async function batch(ctx: PepContext, entries: readonly unknown[], enforce: Enforce): Promise<ProxyResponse> {
+  const out: Entry[] = [];
+  for (const raw of entries) {
+    out.push(toEntry(await answer(ctx, () => enforce(ctx, parseEntry(raw)))));
+  }
+  return json(200, { resourceType: 'Bundle', type: 'batch-response', entry: out });
+}
+
+async function transaction(ctx: PepContext, entries: readonly unknown[], enforce: Enforce): Promise<ProxyResponse> {
+  const requests = entries.map((raw, i) => atEntry(i, () => parseEntry(raw)));
+  // Decide every entry before anything is written.
+  const writes = new Map<number, PreparedWrite>();
+  for (const [i, req] of requests.entries()) {
+    if (isWrite(req)) {
+      writes.set(i, await atEntryAsync(i, () => prepareWrite(ctx, plan(ctx.principal, ctx.settings, req) as WritePlan)));
+    } else {
+      await atEntryAsync(i, () => enforce(ctx, req)); // a refusal fails the whole transaction
+    }
+  }
+  const written = writes.size > 0 ? await sendWrites(ctx, entries, writes) : new Map<number, ProxyResponse>();
+  const out: Entry[] = [];
+  for (const [i, req] of requests.entries()) {
+    out.push(toEntry(written.get(i) ?? (await answer(ctx, () => enforce(ctx, req)))));
+  }
+  return json(200, { resourceType: 'Bundle', type: 'transaction-response', entry: out });
+}
+
+/** Send the prepared writes as one backend transaction; each answer is read by its own write's `finish`. */
+async function sendWrites(ctx: PepContext, entries: readonly unknown[], writes: ReadonlyMap<number, PreparedWrite>): Promise<Map<number, ProxyResponse>> {
+  const order = [...writes.keys()];
+  const entry = order.map((i) => {
+    const { request } = writes.get(i)!;
+    const fullUrl = (entries[i] as Entry).fullUrl;
+    return {
+      ...(typeof fullUrl === 'string' ? { fullUrl } : {}),
+      ...(request.body !== undefined ? { resource: JSON.parse(request.body) as unknown } : {}),
+      request: {
+        method: request.method,
+        url: request.path,
+        ...(request.headers?.['if-match'] ? { ifMatch: request.headers['if-match'] } : {}),
+        ...(request.headers?.['if-none-exist'] ? { ifNoneExist: request.headers['if-none-exist'] } : {}),
+      },
+    };
+  });
+  const response = await ctx.backend.send({ method: 'POST', path: '', body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
+  if (response.status !== 200) backendFailure(response.status);
+  const result = parseBackendJson(response);
+  const answers = isResourceOf(result, 'Bundle') && Array.isArray(result.entry) ? (result.entry as unknown[]) : [];
+  if (answers.length !== order.length) backendFailure(502);
+  const out = new Map<number, ProxyResponse>();
+  for (const [k, i] of order.entries()) {
+    out.set(i, await answer(ctx, async () => writes.get(i)!.finish(entryAsBackendResponse(answers[k]))));
+  }
+  return out;
+}
+
+function isWrite(req: FhirRequest): boolean {
+  return req.interaction === 'create' || req.interaction === 'update' || req.interaction === 'patch' || req.interaction === 'delete';
+}
+
+/** Run one entry; a refusal becomes its answer (and its code goes to the audit line). */
+async function answer(ctx: PepContext, run: () => Promise<ProxyResponse>): Promise<ProxyResponse> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof FhirgateError)) throw err;
+    ctx.audit.codes.push(codeOf(err));
+    return responseForThrown(err);
+  }
+}
+
+/** Name the failing entry of a transaction in the refusal (the whole transaction fails with it). */
+function atEntry<T>(index: number, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw located(err, index);
+  }
+}
+
+async function atEntryAsync<T>(index: number, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw located(err, index);
+  }
+}
+
+/** The same error, carrying which entry failed (not for "not found": its body is one for every case). */
+function located(err: unknown, index: number): unknown {
+  if (!(err instanceof FhirgateError) || err.status === 404) return err;
+  return new FhirgateError(err.code, `Bundle entry ${index}: ${err.message}`, err.evidence, err.status);
 }
 
 /** An entry's request as if it had been sent alone (R4 http.html#transaction: entry.request). */
-function parseEntry(entry: Entry): FhirRequest {
+function parseEntry(raw: unknown): FhirRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RequestError('ERR_BAD_REQUEST', 'entry is not an object');
+  const entry = raw as Entry;
   const request = entry.request as { method?: unknown; url?: unknown; ifMatch?: unknown; ifNoneExist?: unknown } | undefined;
   if (!request || typeof request.method !== 'string' || typeof request.url !== 'string') {
     throw new RequestError('ERR_BAD_REQUEST', 'entry.request needs method and url');
@@ -80,97 +147,42 @@ function parseEntry(entry: Entry): FhirRequest {
   }
   const body = entry.resource === undefined ? undefined : JSON.stringify(entry.resource);
   const parsed = parseFhirRequest({ method: request.method, path, query, headers, body });
-  if (['batch', 'transaction', 'operation', 'capabilities'].includes(parsed.interaction)) {
-    throw new AccessDeniedError('ERR_FORBIDDEN', `${parsed.interaction} is not allowed inside a Bundle`);
+  if (parsed.interaction === 'batch' || parsed.interaction === 'transaction' || parsed.interaction === 'capabilities') {
+    throw new RequestError('ERR_BAD_REQUEST', `${parsed.interaction} is not allowed inside a Bundle`);
   }
   return parsed;
 }
 
-/** Authorize one entry; returns the entry to forward (URL narrowed, writes pinned to a version). */
-async function authorizeEntry(ctx: PepContext, entry: Entry, req: FhirRequest): Promise<Entry> {
-  authorizeInteraction(ctx.principal, ctx.settings, req);
-  const confined = !isUnconfined(ctx.principal);
-  const type = req.resourceType!;
-  const request = { ...(entry.request as Record<string, unknown>) };
-  const forward: Entry = { request };
-  if (entry.fullUrl !== undefined) forward.fullUrl = entry.fullUrl;
-  if (entry.resource !== undefined) forward.resource = entry.resource;
-  if (confined && (req.conditional && req.interaction !== 'create' || req.interaction === 'patch')) {
-    throw new AccessDeniedError('ERR_FORBIDDEN', `conditional ${req.interaction} and patch entries are not allowed in Bundles for patient-scoped callers`);
-  }
-  switch (req.interaction) {
-    case 'read':
-    case 'vread':
-    case 'history-instance':
-      return forward; // checked on the way back
-    case 'search-type':
-      if (confined) {
-        assertConfinedSearchParams(req.params);
-        request.url = withQuery(type, addOnce(req.params, narrowingFor(ctx.principal, type, ctx.settings)));
-      }
-      return forward;
-    case 'create':
-      assertEntryBody(ctx, req.body, 'c');
-      if (req.ifNoneExist && confined) {
-        assertConfinedSearchParams(req.ifNoneExist);
-        request.ifNoneExist = withQuery('', addOnce(req.ifNoneExist, narrowingFor(ctx.principal, type, ctx.settings))).slice(1);
-      }
-      return forward;
-    case 'update':
-    case 'delete': {
-      if (!req.id) return forward; // conditional forms: system callers only (refused above otherwise)
-      const stored = await ctx.backend.send({ method: 'GET', path: `${type}/${req.id}` });
-      if (stored.status === 200) {
-        const resource = parseBackendJson(stored);
-        assertVisible(ctx, resource, req.interaction === 'delete' ? 'd' : 'u');
-        const version = (resource as { meta?: { versionId?: unknown } }).meta?.versionId;
-        if (typeof version === 'string') request.ifMatch = `W/"${version}"`;
-      } else if (confined) {
-        // Missing: a delete has nothing to do, an update would create with a chosen id (refused as in writes.ts).
-        throw new Refusal(backendErrorResponse(404));
-      }
-      if (req.interaction === 'update') assertEntryBody(ctx, req.body, 'u');
-      if (req.interaction === 'delete' && confined && type === 'Patient') {
-        throw new AccessDeniedError('ERR_FORBIDDEN', 'patient-scoped callers cannot delete Patient resources');
-      }
-      return forward;
-    }
-    default:
-      throw new AccessDeniedError('ERR_FORBIDDEN', `${req.interaction} is not allowed inside a Bundle`);
-  }
+/** R4 Bundle.entry.response for a standalone answer: status line, etag, location, outcome or resource. */
+export function toEntry(response: ProxyResponse): Entry {
+  const headers = response.headers;
+  const out: Record<string, unknown> = { status: `${response.status} ${REASON[response.status] ?? ''}`.trimEnd() };
+  if (headers.etag) out.etag = headers.etag;
+  if (headers['last-modified']) out.lastModified = headers['last-modified'];
+  const location = headers.location ?? headers['content-location'];
+  if (location) out.location = location;
+  const body = response.body;
+  if (response.status >= 400 && isResourceOf(body, 'OperationOutcome')) out.outcome = body;
+  const entry: Entry = {};
+  if (response.status < 400 && body !== undefined) entry.resource = body;
+  entry.response = out;
+  return entry;
 }
 
-function assertEntryBody(ctx: PepContext, body: unknown, permission: 'c' | 'u'): void {
-  const verdict = checkWriteBody(ctx, body, permission);
-  if (!verdict.ok) throw new AccessDeniedError('ERR_FORBIDDEN', `write refused: ${verdict.reason}`);
-}
-
-/** Name the entry in the refusal; a refused entry refuses the Bundle with the entry's own status. */
-function refineEntryError(err: unknown, index: number): unknown {
-  if (err instanceof FhirgateError) {
-    return new FhirgateError(err.code, `Bundle entry ${index}: ${err.message}`, err.evidence, err.status);
-  }
-  return err;
-}
-
-/** Check what the backend returned for one entry; anything the caller may not see becomes a 404 entry. */
-function filterResponseEntry(ctx: PepContext, raw: unknown, req: FhirRequest | undefined, rewrite: (url: string) => string | undefined): Entry {
+/** A backend transaction-response entry, read as the response to the single request it stands for. */
+function entryAsBackendResponse(raw: unknown): BackendResponse {
   const entry = (typeof raw === 'object' && raw !== null ? raw : {}) as Entry;
-  const response = (entry.response ?? {}) as Record<string, unknown>;
-  const out: Entry = { response: { status: response.status, ...(response.etag ? { etag: response.etag } : {}), ...(typeof response.location === 'string' ? { location: response.location } : {}) } };
-  const resource = entry.resource;
-  if (resource === undefined) return out;
-  if (isResourceOf(resource, 'Bundle') && req?.interaction.startsWith('search')) {
-    out.resource = filterBundle(ctx, resource, 's', rewrite).bundle;
-    return out;
-  }
-  if (checkResource(ctx, resource, 'r').ok) {
-    out.resource = resource;
-    return out;
-  }
-  ctx.audit.removed += 1;
-  // A read of something outside the caller's reach reads exactly like a missing resource.
-  return req && (req.interaction === 'read' || req.interaction === 'vread')
-    ? { response: { status: '404 Not Found', outcome: notFound() } }
-    : out;
+  const response = (typeof entry.response === 'object' && entry.response !== null ? entry.response : {}) as Record<string, unknown>;
+  const status = Number.parseInt(String(response.status ?? ''), 10);
+  const headers: Record<string, string> = {};
+  if (typeof response.etag === 'string') headers.etag = response.etag;
+  if (typeof response.location === 'string') headers.location = response.location;
+  return { status: Number.isFinite(status) ? status : 502, headers, body: entry.resource === undefined ? '' : JSON.stringify(entry.resource) };
 }
+
+/** Reason phrases for the status line of an entry (RFC 9110 §15). */
+const REASON: Readonly<Record<number, string>> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized',
+  403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed',
+  413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 504: 'Gateway Timeout',
+};

@@ -17,7 +17,8 @@ import { capabilityStatement, DiscoveryConfig, smartConfiguration } from './disc
 import { httpRequestFromEvent, publicBaseFromEvent, toProxyResult } from './event';
 import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
-import { backendErrorResponse, json, parseBackendJson, ProxyResponse, responseForThrown } from './responses';
+import type { AuditNotes } from './pep-context';
+import { backendErrorResponse, codeOf, json, parseBackendJson, ProxyResponse, responseForThrown } from './responses';
 
 export interface ProxyDeps {
   readonly backend: FhirBackend;
@@ -47,7 +48,8 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     const cors = corsHeaders(origin, deps.cors);
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const publicBase = publicBaseFromEvent(event, deps.publicBaseUrl);
-    const audit = { removed: 0, reason: undefined as string | undefined };
+    const audit: AuditNotes = { removed: 0, codes: [] };
+    let code: string | undefined;
     let principal: Principal | undefined;
     let request: FhirRequest | undefined;
     let response: ProxyResponse;
@@ -64,10 +66,12 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       );
     } catch (err) {
       response = responseForThrown(err);
-      audit.reason ??= err instanceof Error ? err.message : 'internal error';
+      // The audit line keeps the real reason as a code (out-of-compartment vs missing); the
+      // message stays out of it, as it may quote what the caller typed.
+      code = codeOf(err);
       if (response.status >= 500) deps.log({ level: 'error', event: 'fhir.error', requestId, error: err instanceof Error ? err.stack : String(err) });
     }
-    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, reason: audit.reason }) });
+    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes }) });
     return toProxyResult(response, cors);
   };
 }

@@ -1,116 +1,63 @@
 /**
- * The policy enforcement point, in the order a request travels:
- * parsed request → interaction gate → (narrow | read stored version) → forward → post-filter →
- * rewrite backend URLs to public ones. Writes and bundles continue in writes.ts and bundles.ts.
+ * The policy enforcement point: one pipeline for every request, in the order a request travels —
+ * verify the paging link (if it carries a cursor) → plan (core/plan.ts: the one decision) → carry
+ * the plan out against the backend → post-filter what comes back. Batch and transaction entries
+ * come back here through `enforce`, so an entry is answered by exactly the code a standalone
+ * request is (bundles.ts adds only FHIR's bundle rules).
  *
- * Each step either returns a response or throws a fhirgate error; `handle` turns both into the
- * answer. Nothing reaches the caller that did not pass `checkResource` or `filterBundle`.
+ * Every refusal is thrown as a fhirgate error; the handler turns it into the response. Nothing
+ * reaches the caller that did not pass `checkResource` (assertVisible) or `filterBundle`.
  */
-import { assertConfinedSearchParams, authorizeInteraction, constraintNarrowing, narrowingFor } from '../core/decision';
-import { AccessDeniedError } from '../core/errors';
+import { NotFoundError } from '../core/errors';
 import type { FhirRequest } from '../core/fhir-request';
 import { checkPagingSignature } from '../core/paging';
-import { isUnconfined } from '../core/resource-access';
-import type { SearchParam } from '../core/search-params';
+import { BundlePlan, Plan, plan, pagingPathOf } from '../core/plan';
 import { bundle } from './bundles';
-import { addOnce, assertVisible, forwardBundle, PepContext, withQuery } from './pep-context';
-import { backendErrorResponse, isResourceOf, json, notFoundResponse, parseBackendJson, ProxyResponse } from './responses';
+import { assertVisible, forwardBundle, PepContext, withQuery } from './pep-context';
+import { backendFailure, isResourceOf, json, parseBackendJson, ProxyResponse } from './responses';
 import { write } from './writes';
 
-/** Run one parsed request through enforcement. Batch/transaction and writes are delegated. */
+/** Run one parsed request through the pipeline. */
 export async function enforce(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  switch (req.interaction) {
+  if (req.interaction === 'capabilities') throw new TypeError('capabilities is served by discovery, not enforced');
+  const pagingPath = pagingPathOf(req);
+  // A backend cursor is only accepted in a link fhirgate signed for this caller and this query.
+  const verified = pagingPath === undefined ? req : { ...req, params: await checkPagingSignature(ctx.signer, ctx.principal, pagingPath, req.params) };
+  return execute(ctx, plan(ctx.principal, ctx.settings, verified));
+}
+
+/** Carry out a plan. Every kind is named; there is no default path. */
+function execute(ctx: PepContext, p: Plan): Promise<ProxyResponse> {
+  switch (p.kind) {
     case 'read':
-    case 'vread':
-      return readInstance(ctx, req);
-    case 'history-instance':
-      return historyInstance(ctx, req);
-    case 'search-type':
-    case 'search-system':
-    case 'history-type':
-    case 'history-system':
-      return search(ctx, req);
+      return readInstance(ctx, p);
+    case 'bundle-read':
+      return readBundle(ctx, p);
     case 'create':
     case 'update':
     case 'patch':
     case 'delete':
-      return write(ctx, req);
-    case 'batch':
-    case 'transaction':
-      return bundle(ctx, req);
-    case 'operation':
-      return operation(ctx, req);
-    case 'capabilities':
-      throw new TypeError('capabilities is served by discovery, not enforced');
-    default:
-      throw new AccessDeniedError('ERR_FORBIDDEN', 'interaction not supported by fhirgate');
+      return write(ctx, p);
+    case 'bundle':
+      return bundle(ctx, p, enforce);
   }
 }
 
 /** GET Type/id and Type/id/_history/vid: the resource is checked before it is returned. */
-async function readInstance(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  authorizeInteraction(ctx.principal, ctx.settings, req);
-  const path = req.interaction === 'vread' ? `${req.resourceType}/${req.id}/_history/${req.versionId}` : `${req.resourceType}/${req.id}`;
-  const response = await ctx.backend.send({ method: 'GET', path });
-  if (response.status !== 200) return backendErrorResponse(response.status);
+async function readInstance(ctx: PepContext, p: Extract<Plan, { kind: 'read' }>): Promise<ProxyResponse> {
+  const response = await ctx.backend.send({ method: 'GET', path: p.path });
+  if (response.status !== 200) backendFailure(response.status);
   const resource = parseBackendJson(response);
   // The backend must answer with the resource asked for; anything else is treated as missing.
-  if (!isResourceOf(resource, req.resourceType!) || resource.id !== req.id) return notFoundResponse();
+  if (!isResourceOf(resource, p.resourceType) || resource.id !== p.id) throw new NotFoundError('ERR_NOT_FOUND', 'backend answered with another resource');
   assertVisible(ctx, resource, 'r');
   return json(200, resource, ctx.urls.resourceHeaders(response.headers));
 }
 
-/** GET Type/id/_history: each version is filtered on its own content; none left reads as missing. */
-async function historyInstance(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  authorizeInteraction(ctx.principal, ctx.settings, req);
-  const params = await pagedParams(ctx, req, `${req.resourceType}/${req.id}/_history`);
-  const path = withQuery(`${req.resourceType}/${req.id}/_history`, params);
-  const result = await forwardBundle(ctx, path, 'r');
-  if (result.kept === 0 && !isUnconfined(ctx.principal)) return notFoundResponse();
+/** Searches, history and $everything: forward, then filter every entry. */
+async function readBundle(ctx: PepContext, p: BundlePlan): Promise<ProxyResponse> {
+  const result = await forwardBundle(ctx, withQuery(p.path, p.params), p.matchPermission, { closure: p.closure, countOnly: p.countOnly });
+  // Instance history with no version the caller may see reads exactly like a missing resource.
+  if (p.emptyIsNotFound && result.kept === 0) throw new NotFoundError('ERR_OUT_OF_COMPARTMENT', 'no visible version');
   return json(200, result.bundle);
 }
-
-/**
- * Searches (GET and POST `_search`) and type/system history. Confined callers: parameters checked,
- * compartment narrowing AND-ed on, then every entry post-filtered. System callers: post-filtered
- * by scope only.
- */
-async function search(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  authorizeInteraction(ctx.principal, ctx.settings, req);
-  const base = req.interaction.startsWith('history') ? historyPath(req) : (req.resourceType ?? '');
-  let params = await pagedParams(ctx, req, base);
-  if (!isUnconfined(ctx.principal) && req.resourceType) {
-    assertConfinedSearchParams(params);
-    params = addOnce(params, narrowingFor(ctx.principal, req.resourceType, ctx.settings));
-  }
-  if (req.resourceType) params = addOnce(params, constraintNarrowing(ctx.principal, req.resourceType));
-  const result = await forwardBundle(ctx, withQuery(base, params), 's');
-  return json(200, result.bundle);
-}
-
-function historyPath(req: FhirRequest): string {
-  return req.resourceType ? `${req.resourceType}/_history` : '_history';
-}
-
-/** `Patient/{id}/$everything`, for a patient the caller holds; every entry post-filtered. */
-async function operation(ctx: PepContext, req: FhirRequest): Promise<ProxyResponse> {
-  if (req.operation !== 'everything' || req.resourceType !== 'Patient' || !req.id || req.method !== 'GET') {
-    throw new AccessDeniedError('ERR_FORBIDDEN', `operation $${req.operation} is not enabled in fhirgate (only GET Patient/{id}/$everything)`);
-  }
-  if (!isUnconfined(ctx.principal) && !ctx.principal.patients.includes(req.id)) return notFoundResponse();
-  const params = await pagedParams(ctx, req, `Patient/${req.id}/$everything`);
-  for (const p of params) {
-    if (!['_count', '_since', '_type', 'start', 'end', '_offset', 'page'].includes(p.name)) {
-      throw new AccessDeniedError('ERR_FORBIDDEN', `parameter "${p.key}" is not supported on $everything`);
-    }
-  }
-  const result = await forwardBundle(ctx, withQuery(`Patient/${req.id}/$everything`, params), 'r');
-  if (result.kept === 0 && !isUnconfined(ctx.principal)) return notFoundResponse();
-  return json(200, result.bundle);
-}
-
-/** The request's params, with any backend cursor verified against the caller's paging signature. */
-async function pagedParams(ctx: PepContext, req: FhirRequest, path: string): Promise<SearchParam[]> {
-  return checkPagingSignature(ctx.signer, ctx.principal, path, req.params);
-}
-

@@ -2,8 +2,8 @@
  * What the PEP answers, and how backend answers are read. Backend bodies are parsed defensively
  * and never passed on as error text: a backend error becomes fhirgate's own OperationOutcome.
  */
-import { DependencyError } from '../core/errors';
-import { notFound, outcome, outcomeForError } from '../core/operation-outcome';
+import { DependencyError, FhirgateError, NotFoundError, RequestError } from '../core/errors';
+import { outcomeForError } from '../core/operation-outcome';
 import type { BackendResponse } from './backend';
 
 export interface ProxyResponse {
@@ -25,11 +25,6 @@ export function errorResponse(err: unknown): ProxyResponse {
   return json(status, body);
 }
 
-/** 404 that reads the same for "missing" and "not yours". */
-export function notFoundResponse(): ProxyResponse {
-  return json(404, notFound());
-}
-
 /** Parse a backend JSON body; a body that is not JSON is a backend failure (502). */
 export function parseBackendJson(response: BackendResponse): unknown {
   try {
@@ -45,26 +40,35 @@ export function isResourceOf(value: unknown, resourceType: string): value is Rec
 }
 
 /**
- * Map a backend error status onto what the caller may learn. 404 and 410 become one 404 (a
- * deleted record of another patient must not read differently from a missing one); 5xx become
- * 502; other 4xx keep their status with fhirgate's own text, never the backend's body.
+ * Throw what the caller may learn from a backend error status. 404 and 410 are one "not found" (a
+ * deleted record of another patient must not read differently from a missing one); 5xx are a
+ * dependency failure (502); 409/412 a version conflict; other 4xx keep their status with
+ * fhirgate's own text, never the backend's body.
  */
-export function backendErrorResponse(status: number): ProxyResponse {
-  if (status === 404 || status === 410) return notFoundResponse();
-  if (status >= 500) return errorResponse(new DependencyError('ERR_DEPENDENCY_FAILED', `FHIR backend failed (status ${status})`));
-  if (status === 412) return json(412, outcome('ERR_PRECONDITION_FAILED', 'version conflict: the resource changed; read it again'));
-  if (status === 409) return json(409, outcome('ERR_PRECONDITION_FAILED', 'conflict reported by the FHIR server'));
-  return json(status >= 400 && status < 500 ? status : 502, outcome('ERR_BAD_REQUEST', `the FHIR server refused the request (status ${status})`));
+export function backendFailure(status: number): never {
+  if (status === 404 || status === 410) throw new NotFoundError('ERR_NOT_FOUND', 'the FHIR server has no such resource');
+  if (status >= 500 || status < 400) throw new DependencyError('ERR_DEPENDENCY_FAILED', `FHIR backend failed (status ${status})`);
+  if (status === 412) throw new RequestError('ERR_PRECONDITION_FAILED', 'version conflict: the resource changed; read it again');
+  if (status === 409) throw new RequestError('ERR_PRECONDITION_FAILED', 'conflict reported by the FHIR server', {}, 409);
+  throw new RequestError('ERR_BAD_REQUEST', `the FHIR server refused the request (status ${status})`, {}, status);
 }
 
-/** Throw-able form of a refusal, for code that wants to bail out of a plan. */
-export class Refusal extends Error {
-  constructor(readonly response: ProxyResponse) {
-    super(`refused with ${response.status}`);
+/** The response for a backend error status (see backendFailure). */
+export function backendErrorResponse(status: number): ProxyResponse {
+  try {
+    return backendFailure(status);
+  } catch (err) {
+    return errorResponse(err);
   }
 }
 
 /** Normalise anything thrown inside the PEP to a response. */
 export function responseForThrown(err: unknown): ProxyResponse {
-  return err instanceof Refusal ? err.response : errorResponse(err);
+  return errorResponse(err);
+}
+
+/** The stable code of a refusal, for the audit line (never its message: that may quote the caller). */
+export function codeOf(err: unknown): string {
+  if (err instanceof FhirgateError) return err.code;
+  return 'ERR_INTERNAL';
 }

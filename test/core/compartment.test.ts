@@ -1,6 +1,7 @@
 import {
   compartmentParams,
-  inAnyCompartment,
+  ownedOnlyBy,
+  ownersOf,
   isCompartmentType,
   patientsOf,
 } from '../../functions/core/compartment';
@@ -161,8 +162,8 @@ describe('patientsOf', () => {
     const observation = { resourceType: 'Observation', subject: ref('Patient/12') };
     expect(patientsOf(observation, BASES).has('123')).toBe(false);
     expect(patientsOf(observation, BASES).has('1')).toBe(false);
-    expect(inAnyCompartment(observation, ['123'], BASES)).toBe(false);
-    expect(inAnyCompartment(observation, ['12'], BASES)).toBe(true);
+    expect(ownedOnlyBy(observation, ['123'], BASES)).toBe(false);
+    expect(ownedOnlyBy(observation, ['12'], BASES)).toBe(true);
   });
 
   test('an absolute reference only counts for the configured bases', () => {
@@ -179,28 +180,48 @@ describe('patientsOf', () => {
   });
 });
 
-describe('inAnyCompartment', () => {
+describe('ownedOnlyBy (the one membership rule)', () => {
   const observation = { resourceType: 'Observation', subject: ref('Patient/1'), performer: [ref('Patient/2')] };
 
   test('accepts a Set or an array of patient ids', () => {
-    expect(inAnyCompartment(observation, new Set(['2']), BASES)).toBe(true);
-    expect(inAnyCompartment(observation, ['9', '1'], BASES)).toBe(true);
-    expect(inAnyCompartment(observation, ['3'], BASES)).toBe(false);
+    expect(ownedOnlyBy(observation, new Set(['1']), BASES)).toBe(true);
+    expect(ownedOnlyBy(observation, ['9', '1'], BASES)).toBe(true);
+    expect(ownedOnlyBy(observation, ['3'], BASES)).toBe(false);
+  });
+
+  test('a role reference (performer) grants nothing on its own', () => {
+    // GET Observation/x as patient 2, who only performed it: not theirs.
+    expect(ownedOnlyBy(observation, ['2'], BASES)).toBe(false);
+    expect(ownersOf(observation, BASES)).toEqual(new Set(['1']));
+    // The published R4 compartment still lists both (what the server's $everything walks).
+    expect(patientsOf(observation, BASES)).toEqual(new Set(['1', '2']));
+  });
+
+  test('a record that also owns another patient is not visible (a Group listing both)', () => {
+    const group = { resourceType: 'Group', member: [{ entity: ref('Patient/1') }, { entity: ref('Patient/2') }] };
+    expect(ownedOnlyBy(group, ['1'], BASES)).toBe(false);
+    expect(ownedOnlyBy(group, ['1', '2'], BASES)).toBe(true);
+  });
+
+  test('a Patient is owned by itself, not by the patients it links to', () => {
+    const patient = { resourceType: 'Patient', id: '1', link: [{ other: ref('Patient/2'), type: 'seealso' }] };
+    expect(ownedOnlyBy(patient, ['1'], BASES)).toBe(true);
+    expect(ownedOnlyBy(patient, ['2'], BASES)).toBe(false);
   });
 
   test('no patients means no compartment', () => {
-    expect(inAnyCompartment(observation, [], BASES)).toBe(false);
-    expect(inAnyCompartment(observation, new Set(), BASES)).toBe(false);
+    expect(ownedOnlyBy(observation, [], BASES)).toBe(false);
+    expect(ownedOnlyBy(observation, new Set(), BASES)).toBe(false);
   });
 
   test('shared and malformed resources are in no compartment', () => {
-    expect(inAnyCompartment({ resourceType: 'Practitioner', id: '1' }, ['1'], BASES)).toBe(false);
-    expect(inAnyCompartment(null, ['1'], BASES)).toBe(false);
+    expect(ownedOnlyBy({ resourceType: 'Practitioner', id: '1' }, ['1'], BASES)).toBe(false);
+    expect(ownedOnlyBy(null, ['1'], BASES)).toBe(false);
   });
 
   test('a Patient is in its own compartment', () => {
-    expect(inAnyCompartment({ resourceType: 'Patient', id: '1' }, ['1'], BASES)).toBe(true);
-    expect(inAnyCompartment({ resourceType: 'Patient', id: '1' }, ['11'], BASES)).toBe(false);
+    expect(ownedOnlyBy({ resourceType: 'Patient', id: '1' }, ['1'], BASES)).toBe(true);
+    expect(ownedOnlyBy({ resourceType: 'Patient', id: '1' }, ['11'], BASES)).toBe(false);
   });
 });
 

@@ -97,20 +97,25 @@ describe('searches', () => {
     expect(otherPatients(r.body, ['pat-alice'])).toEqual([]);
   });
 
-  test('GET Patient?_revinclude=Observation:subject&_revinclude:iterate=Observation:performer → own only', async () => {
-    const r = await stack.call(alice, 'GET', 'Patient?_revinclude=Observation:subject&_revinclude:iterate=Observation:performer');
+  test('GET Patient?_revinclude=Observation:subject → own only', async () => {
+    const r = await stack.call(alice, 'GET', 'Patient?_revinclude=Observation:subject');
     expect(keysIn(r.body)).toContain('Observation/obs-alice-glucose');
     expect(otherPatients(r.body, ['pat-alice'])).toEqual([]);
   });
 
-  test('GET Practitioner?_revinclude=Observation:performer (shared type search) → never another patient\'s Observation', async () => {
-    const r = await stack.call(alice, 'GET', 'Practitioner?_revinclude=Observation:performer');
-    expect(r.status).toBe(200);
-    expect(keysIn(r.body)).toContain('Practitioner/prac-2');
-    expect(otherPatients(r.body, ['pat-alice'])).toEqual([]);
+  test('GET Patient?_revinclude:iterate=Observation:performer → 403 (:iterate walks other patients\' records)', async () => {
+    const r = await stack.call(alice, 'GET', 'Patient?_revinclude=Observation:subject&_revinclude:iterate=Observation:performer');
+    expect(r.status).toBe(403);
+    expect(r.body.issue[0].details.text).toContain(':iterate');
   });
 
-  test('post-filter: a crafted backend search answer with Bob\'s Observation as match and include → removed, total dropped', async () => {
+  test('GET Practitioner?_revinclude=Observation:performer (a shared hub) → 403, the backend never walks it', async () => {
+    const r = await stack.call(alice, 'GET', 'Practitioner?_revinclude=Observation:performer');
+    expect(r.status).toBe(403);
+    expect(r.body.issue[0].details.text).toContain('shared Practitioner');
+  });
+
+  test('post-filter: a crafted backend search answer with Bob\'s Observation as match and include → removed, total counts only what is kept', async () => {
     stack.tamper = (req, res) =>
       req.path.startsWith('Observation?')
         ? withBody(res, (b) => ({
@@ -125,11 +130,12 @@ describe('searches', () => {
             ],
           }))
         : res;
-    const r = await stack.call(alice, 'GET', 'Observation?_include=*');
+    const r = await stack.call(alice, 'GET', 'Observation?_include=Observation:subject');
     expect(r.status).toBe(200);
     expect(otherPatients(r.body, ['pat-alice'])).toEqual([]);
     expect(keysIn(r.body)).not.toContain('Patient/pat-bob');
-    expect(r.body.total).toBeUndefined();
+    // Not the backend's 99: the number of matches Alice sees (this page is the whole answer).
+    expect(r.body.total).toBe(r.body.entry.filter((e: any) => e.search?.mode !== 'include').length);
     expect(keysIn(r.body)).toContain('Observation/obs-alice-glucose');
     expect(stack.logs.at(-1)).toMatchObject({ event: 'fhir.access', removed: 4 });
   });

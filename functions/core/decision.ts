@@ -116,6 +116,18 @@ export function narrowingFor(principal: Principal, resourceType: string, setting
 }
 
 /**
+ * A compartment search (`GET Patient/{id}/Observation`, R4 http.html#vsearch) as the type search it
+ * stands for: the owning parameter pinned to that patient. The caller's own narrowing is still
+ * AND-ed on, so another patient's compartment reads as an empty one.
+ */
+export function compartmentRestriction(resourceType: string, patientId: string): SearchParam[] {
+  if (resourceType === 'Patient') return [{ key: '_id', name: '_id', value: patientId }];
+  const param = narrowingParam(resourceType);
+  if (!param) throw new RequestError('ERR_UNSUPPORTED', `${resourceType} is not in the Patient compartment`, { resourceType });
+  return [{ key: param, name: param, value: `Patient/${patientId}` }];
+}
+
+/**
  * A constrained search scope (`patient/Observation.rs?category=laboratory`) becomes search
  * parameters when there is exactly one alternative, so the backend returns only what the
  * post-filter will keep (and paging counts stay meaningful). Several alternatives cannot be

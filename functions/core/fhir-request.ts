@@ -40,6 +40,7 @@ export interface FhirRequest {
   readonly id?: string;
   readonly versionId?: string;
   readonly operation?: string; // without '$', e.g. 'everything'
+  readonly compartment?: { readonly resourceType: string; readonly id: string }; // compartment search: GET Patient/{id}/Observation (http.html#vsearch)
   readonly params: readonly SearchParam[]; // query params (and form params of POST _search), minus `_format` which is validated and dropped
   readonly conditional: boolean; // PUT/PATCH/DELETE on `Type?criteria`, or POST with If-None-Exist
   readonly ifNoneExist?: readonly SearchParam[]; // parsed If-None-Exist header (`a=b&c=d`)
@@ -50,7 +51,7 @@ export interface FhirRequest {
 export interface ParseOptions { readonly maxBodyBytes?: number /* default 5 MiB */; readonly maxParams?: number /* default 100 */; readonly maxJsonDepth?: number /* default 64 */ }
 
 type Method = FhirRequest['method'];
-type Target = Pick<FhirRequest, 'resourceType' | 'id' | 'versionId' | 'operation'>;
+type Target = Pick<FhirRequest, 'resourceType' | 'id' | 'versionId' | 'operation' | 'compartment'>;
 /** What a path names, and which interaction each method performs on it (absent method → 405). */
 type Route = { readonly shape: string; readonly target: Target; readonly on: Partial<Record<Method, Interaction>> };
 
@@ -220,7 +221,12 @@ function routeOf(segments: readonly string[]): Route {
   if (s3 === undefined) {
     if (s2 === '_history') return { shape: '/[type]/[id]/_history', target: { resourceType, id }, on: { GET: 'history-instance' } };
     if (s2.startsWith('$')) return operation('/[type]/[id]/$op', { resourceType, id }, s2);
-    bad(`'${preview(s2)}' after /${resourceType}/${id} is not _history or an $operation`);
+    // http.html#vsearch: GET [base]/Patient/[id]/[type] searches one patient's compartment.
+    if (FHIR_TYPE.test(s2)) {
+      if (resourceType !== 'Patient') fail('ERR_UNSUPPORTED', `compartment searches are supported for the Patient compartment only, not ${resourceType}`);
+      return { shape: '/Patient/[id]/[type]', target: { resourceType: s2, compartment: { resourceType, id } }, on: { GET: 'search-type' } };
+    }
+    bad(`'${preview(s2)}' after /${resourceType}/${id} is not _history, an $operation or a resource type`);
   }
   if (s2 !== '_history') bad(`'/${resourceType}/${id}/${preview(s2)}/…' is not a FHIR interaction`);
   return { shape: '/[type]/[id]/_history/[vid]', target: { resourceType, id, versionId: idOf(s3) }, on: { GET: 'vread' } };

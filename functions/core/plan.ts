@@ -9,7 +9,7 @@
  * in deny. Pure: paging signatures are verified before (they need a key), the backend is asked
  * after.
  */
-import { authorizeInteraction, constraintNarrowing, narrowingFor } from './decision';
+import { authorizeInteraction, compartmentRestriction, constraintNarrowing, narrowingFor } from './decision';
 import { AccessDeniedError, RequestError } from './errors';
 import type { FhirRequest } from './fhir-request';
 import type { Principal } from './principal';
@@ -91,9 +91,11 @@ export function plan(principal: Principal, settings: AuthzSettings, req: FhirReq
       authorizeInteraction(principal, settings, req); // confined callers are refused inside
       return bundleRead(pagingPathOf(req)!, req.params, 's', 'one-hop', false);
     case 'search-type':
-    case 'search-system':
+    case 'search-system': {
       authorizeInteraction(principal, settings, req);
-      return searchPlan(principal, settings, req.resourceType, req.params);
+      const pinned = req.compartment ? compartmentRestriction(req.resourceType!, req.compartment.id) : [];
+      return searchPlan(principal, settings, req.resourceType, [...req.params, ...pinned]);
+    }
     case 'operation':
       return operationPlan(principal, settings, req);
     case 'create':

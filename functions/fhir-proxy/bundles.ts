@@ -141,16 +141,28 @@ function parseEntry(raw: unknown): FhirRequest {
   const headers: Record<string, string> = {};
   if (typeof request.ifMatch === 'string') headers['if-match'] = request.ifMatch;
   if (typeof request.ifNoneExist === 'string') headers['if-none-exist'] = request.ifNoneExist;
+  let body: string | undefined;
   if (entry.resource !== undefined) {
     if (isResourceOf(entry.resource, 'Bundle')) throw new RequestError('ERR_BAD_REQUEST', 'nested Bundles are not accepted');
-    headers['content-type'] = 'application/fhir+json';
+    [headers['content-type'], body] = request.method === 'PATCH' ? patchDocument(entry.resource) : ['application/fhir+json', JSON.stringify(entry.resource)];
   }
-  const body = entry.resource === undefined ? undefined : JSON.stringify(entry.resource);
   const parsed = parseFhirRequest({ method: request.method, path, query, headers, body });
   if (parsed.interaction === 'batch' || parsed.interaction === 'transaction' || parsed.interaction === 'capabilities') {
     throw new RequestError('ERR_BAD_REQUEST', `${parsed.interaction} is not allowed inside a Bundle`);
   }
   return parsed;
+}
+
+/**
+ * R4 http.html#transaction: a PATCH entry carries its JSON Patch as a Binary resource
+ * (`contentType: application/json-patch+json`, base64 `data`).
+ */
+function patchDocument(resource: unknown): [string, string] {
+  const binary = resource as { resourceType?: unknown; contentType?: unknown; data?: unknown };
+  if (binary.resourceType !== 'Binary' || binary.contentType !== 'application/json-patch+json' || typeof binary.data !== 'string') {
+    throw new RequestError('ERR_UNSUPPORTED', 'a PATCH entry needs a Binary with contentType application/json-patch+json (R4 http.html#transaction)');
+  }
+  return ['application/json-patch+json', Buffer.from(binary.data, 'base64').toString('utf8')];
 }
 
 /** R4 Bundle.entry.response for a standalone answer: status line, etag, location, outcome or resource. */

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NEVER_IN_PATIENT_COMPARTMENT, PATIENT_COMPARTMENT } from '../../functions/core/compartment-data';
+import { NEVER_IN_PATIENT_COMPARTMENT, OWNING_PARAMS, PATIENT_COMPARTMENT } from '../../functions/core/compartment-data';
 import { describeCommittedIsFresh, R4, useGenerator } from '../support/generator';
 
 const gen = useGenerator('gen-compartment', 'functions/core/compartment-data.ts');
@@ -85,6 +85,43 @@ describe('generator conversions', () => {
     const run = generate('--compartment', path, '--file', join(gen.dir, 'never-written.ts'));
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/Task: input params \["patient"\] no longer match the reviewed correction/);
+  });
+});
+
+describe('owning and role params (the one membership rule)', () => {
+  test('fails on a compartment param classified as neither owning nor role', () => {
+    const definition = JSON.parse(readFileSync(join(R4, 'compartmentdefinition-patient.json'), 'utf8')) as {
+      resource: { code: string; param?: string[] }[];
+    };
+    const observation = definition.resource.find((r) => r.code === 'Observation');
+    if (!observation) throw new Error('Observation missing from the input');
+    observation.param = [...(observation.param ?? []), 'focus'];
+    const path = join(gen.dir, 'compartment-focus.json');
+    writeFileSync(path, JSON.stringify(definition));
+    const run = generate('--compartment', path, '--file', join(gen.dir, 'never-written.ts'));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/Observation\.focus: classify the param as owning or role/);
+  });
+
+  test.each([
+    ['Observation', ['subject']], // performer is a role
+    ['AllergyIntolerance', ['patient']], // recorder, asserter are roles
+    ['Coverage', ['beneficiary']], // policy-holder, subscriber, payor are roles
+    ['Group', ['member']],
+    ['CareTeam', ['patient']], // participant is a role
+    ['Appointment', ['actor']], // the scheduled party: the only patient reference it has
+    ['Communication', ['subject']], // sender, recipient are roles
+    ['Patient', []], // a Patient is owned by itself (its id), never by Patient.link
+  ])('%s is owned through %j', (type, owning) => {
+    expect(OWNING_PARAMS[type]).toEqual(owning);
+  });
+
+  test('every owning param is a compartment param, and every type but Patient can have an owner', () => {
+    for (const [type, params] of Object.entries(PATIENT_COMPARTMENT)) {
+      const owning = OWNING_PARAMS[type] ?? [];
+      expect(owning.filter((p) => !(p in params))).toEqual([]);
+      if (type !== 'Patient') expect([type, owning.length > 0]).toEqual([type, true]);
+    }
   });
 });
 

@@ -43,7 +43,13 @@ const resource = fc.oneof(
 
 const request = fc.oneof(
   fc.constantFrom('Observation', 'Patient', 'Encounter', 'AllergyIntolerance', 'Practitioner').map((t) => `${t}`),
-  fc.constantFrom('Observation?_include=*', 'Patient?_revinclude=Observation:subject', 'Encounter?_include=Encounter:subject', 'Practitioner?_revinclude=Observation:performer'),
+  fc.constantFrom(
+    'Observation?_include=Observation:subject&_include=Observation:performer',
+    'Patient?_revinclude=Observation:subject',
+    'Patient?_revinclude=AllergyIntolerance:recorder&_include=Patient:link',
+    'Encounter?_include=Encounter:subject',
+    'Observation?_include=*', // refused (403) since wildcard includes cannot be scope-checked; kept to prove the refusal leaks nothing
+  ),
   fc.tuple(fc.constantFrom('Patient', 'Observation', 'Encounter'), fc.constantFrom('p1', 'p2', 'o1', 'e1')).map(([t, id]) => `${t}/${id}`),
   fc.tuple(fc.constantFrom('Patient', 'Observation'), fc.constantFrom('p1', 'p2', 'o1')).map(([t, id]) => `${t}/${id}/_history`),
   fc.constantFrom(...PATIENTS).map((id) => `Patient/${id}/$everything`),

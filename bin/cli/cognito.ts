@@ -18,18 +18,29 @@ export interface PoolUser {
   readonly username: string;
   readonly sub: string;
   readonly email?: string;
+  /** False once AdminDisableUser ran: Cognito refuses their sign-in and refresh. */
+  readonly enabled: boolean;
+  /** Cognito `UserStatus` (CONFIRMED, FORCE_CHANGE_PASSWORD, …). */
+  readonly status?: string;
 }
 
 /** Look a user up; CliError when there is no such user. */
 export async function resolveUser(target: Target, user: string): Promise<PoolUser> {
+  const found = await findUser(target, user);
+  if (!found) throw new CliError(`user ${user} not found in user pool ${target.userPoolId}`);
+  return found;
+}
+
+/** Look a user up; undefined when there is no such user. */
+export async function findUser(target: Target, user: string): Promise<PoolUser | undefined> {
   try {
     const out = await target.cognito.send(new AdminGetUserCommand({ UserPoolId: target.userPoolId, Username: user }));
     const attr = (name: string) => out.UserAttributes?.find((a) => a.Name === name)?.Value;
     const sub = attr('sub');
     if (!out.Username || !sub) throw new CliError(`Cognito returned no sub for user ${user}`);
-    return { username: out.Username, sub, email: attr('email') };
+    return { username: out.Username, sub, email: attr('email'), enabled: out.Enabled !== false, status: out.UserStatus };
   } catch (err) {
-    if (err instanceof Error && err.name === 'UserNotFoundException') throw new CliError(`user ${user} not found in user pool ${target.userPoolId}`);
+    if (err instanceof Error && err.name === 'UserNotFoundException') return undefined;
     throw cognitoFailure(target, `looking up user ${user}`, err);
   }
 }
@@ -73,7 +84,8 @@ export async function setRoleGroup(target: Target, username: string, role: Role,
   return { added, removed };
 }
 
-async function call<T>(target: Target, doing: string, fn: () => Promise<T>): Promise<T> {
+/** One Cognito call; a failure becomes a CliError saying what was being done. */
+export async function call<T>(target: Target, doing: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

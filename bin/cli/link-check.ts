@@ -22,7 +22,9 @@ export interface LinkCheck {
 export function checkLink(values: LinkValues, settings: AuthzSettings): LinkCheck {
   let record: LinkRecord;
   try {
-    record = parseLinkRecord({ ...values, patients: [...values.patients] });
+    // What the record grants when enabled: a disabled marker is reported by the caller, not checked here.
+    const { sub, role, fhirUser, patients } = values;
+    record = parseLinkRecord({ sub, role, fhirUser, patients: [...patients] });
   } catch (err) {
     throw new UsageError(reason(err));
   }

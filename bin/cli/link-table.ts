@@ -1,7 +1,8 @@
 /**
  * The links table as an operator changes it. Items have the shape the authorizer reads
  * (functions/authorizer/link-store.ts): `sub` S (key), `role` S, `fhirUser` S (optional),
- * `patients` L of S. Every read is validated with the authorizer's own `parseLinkRecord`.
+ * `patients` L of S, `disabledAt` S (only while the user is disabled). Every read is validated
+ * with the authorizer's own `parseLinkRecord`.
  *
  * Changes to an existing record are conditional on the record being what was read (optimistic
  * locking), so two operators editing one user's patients never silently lose an edit.
@@ -74,6 +75,27 @@ export class LinkTable {
     );
   }
 
+  /**
+   * Mark the record disabled (`at`: an ISO time) or enabled again (`at` undefined), on condition
+   * that it is still the record as read; every other attribute is kept.
+   */
+  async setDisabled(previous: StoredLink, at: string | undefined): Promise<void> {
+    const { disabledAt: _d, ...others } = previous.item;
+    const item = at === undefined ? others : { ...others, disabledAt: { S: at } };
+    await this.send(at ? 'disabling the link record' : 'enabling the link record', () =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...unchangedSince(previous.item) })),
+    );
+  }
+
+  /** Put back a record exactly as it was read (a rollback); fails if one was written meanwhile. */
+  async restore(previous: StoredLink): Promise<void> {
+    await this.send(
+      'restoring the link record',
+      () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: previous.item, ConditionExpression: 'attribute_not_exists(#sub)', ExpressionAttributeNames: { '#sub': 'sub' } })),
+      'a new link record was written meanwhile',
+    );
+  }
+
   /** Delete the record; returns what was deleted, or undefined when there was none. */
   async delete(sub: string): Promise<ReadLink | undefined> {
     const out = await this.send('deleting the link record', () => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { sub: { S: sub } }, ReturnValues: 'ALL_OLD' })));
@@ -105,12 +127,12 @@ export class LinkTable {
   }
 }
 
-/** Condition: role, fhirUser and patients are exactly as read. */
+/** Condition: role, fhirUser, patients and the disabled marker are exactly as read (an edit never re-enables a user disabled meanwhile). */
 function unchangedSince(item: Item): { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Item } {
   const names: Record<string, string> = { '#sub': 'sub' };
   const values: Item = {};
   const parts = ['attribute_exists(#sub)'];
-  for (const attr of ['role', 'fhirUser', 'patients']) {
+  for (const attr of ['role', 'fhirUser', 'patients', 'disabledAt']) {
     const name = `#${attr}`;
     names[name] = attr;
     const value = item[attr];
@@ -162,8 +184,9 @@ function readLink(item: Item): ReadLink {
   } catch (err) {
     const patients = Array.isArray(values.patients) ? values.patients.map(String) : [];
     const fhirUser = typeof values.fhirUser === 'string' ? values.fhirUser : undefined;
+    const disabledAt = typeof values.disabledAt === 'string' ? values.disabledAt : undefined;
     const invalid = err instanceof FhirgateError ? err.message : String(err);
-    return { sub: String(values.sub ?? '?'), role: String(values.role) as LinkRecord['role'], fhirUser, patients, invalid };
+    return { sub: String(values.sub ?? '?'), role: String(values.role) as LinkRecord['role'], fhirUser, patients, ...(disabledAt ? { disabledAt } : {}), invalid };
   }
 }
 

@@ -11,6 +11,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TrustedIssuer } from '../../functions/authorizer/verifier';
 import type { ClientAllowList } from '../../functions/core/principal';
+import { CacheTtls, linkRevocationSeconds } from '../../functions/core/revocation';
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../../functions/core/settings';
 import type { StackInfo } from '../../local/stack/stack-info';
 import { CliError, failure, UsageError } from './errors';
@@ -44,10 +45,14 @@ export const STACK_OUTPUTS = {
   healthLakeDatastoreId: 'HealthLakeDatastoreId',
   /** Seconds the authorizer caches a link record (not output by the stack yet). */
   linkCacheTtlSeconds: 'LinkCacheTtlSeconds',
+  /** Seconds API Gateway caches an authorizer answer per token (not output by the stack yet). */
+  authorizerCacheTtlSeconds: 'AuthorizerCacheTtlSeconds',
 } as const;
 
-/** The documented default of the authorizer's link cache (functions/authorizer/config.ts). */
+/** The documented default of the authorizer's link cache (functions/authorizer/config.ts, CDK context linkCacheTtl). */
 export const DEFAULT_LINK_CACHE_TTL_SECONDS = 60;
+/** The documented default of API Gateway's authorizer result cache (CDK context authorizerCacheTtl). */
+export const DEFAULT_AUTHORIZER_CACHE_TTL_SECONDS = 300;
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -65,6 +70,8 @@ export interface Target {
   readonly authorizer: { readonly issuers: readonly TrustedIssuer[]; readonly clients: ClientAllowList; readonly settings: AuthzSettings };
   /** Seconds the authorizer caches a link record, when the target says; else the default applies. */
   readonly linkCacheTtlSeconds?: number;
+  /** Seconds API Gateway caches an authorizer answer, when the target says; else the default applies. */
+  readonly authorizerCacheTtlSeconds?: number;
   readonly fhirBaseUrl?: string;
   /** `POST …/auth/token`: the token exchange, and the `aud` of every backend client assertion. */
   readonly tokenExchangeUrl?: string;
@@ -169,6 +176,7 @@ function localTarget(info: LocalStackJson, file: string, options: TargetOptions)
       settings: info.settings === undefined ? DEFAULT_SETTINGS : parseSettings(info.settings),
     },
     linkCacheTtlSeconds: info.linkCacheTtlSeconds,
+    authorizerCacheTtlSeconds: info.authorizerCacheTtlSeconds,
     fhirBaseUrl: info.fhirBaseUrl,
     tokenExchangeUrl: info.tokenExchangeUrl,
     fhirStoreUrl: options.fhirUrl ?? info.backendFhirBaseUrl,
@@ -238,7 +246,7 @@ export function targetFromOutputs(stackName: string, region: string, account: st
   // Known only when the stack outputs it; otherwise the authorizer's allow-list is not known here.
   const backendClientIds = outputs[STACK_OUTPUTS.backendClientIds] === undefined ? undefined : list(STACK_OUTPUTS.backendClientIds);
   const datastore = outputs[STACK_OUTPUTS.healthLakeDatastoreId];
-  const ttl = Number(outputs[STACK_OUTPUTS.linkCacheTtlSeconds]);
+  const seconds = (key: string): number | undefined => (/^\d+$/.test(outputs[key] ?? '') ? Number(outputs[key]) : undefined);
   const cognito = new CognitoIdentityProviderClient({ region });
   const dynamo = new DynamoDBClient({ region, requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 } });
   return {
@@ -252,7 +260,8 @@ export function targetFromOutputs(stackName: string, region: string, account: st
     cognito,
     dynamo,
     authorizer: { issuers, clients: { userClientIds: [webClientId], machineClientIds, ...(backendClientIds ? { backendClientIds } : {}) }, settings: DEFAULT_SETTINGS },
-    linkCacheTtlSeconds: Number.isFinite(ttl) && outputs[STACK_OUTPUTS.linkCacheTtlSeconds] ? ttl : undefined,
+    linkCacheTtlSeconds: seconds(STACK_OUTPUTS.linkCacheTtlSeconds),
+    authorizerCacheTtlSeconds: seconds(STACK_OUTPUTS.authorizerCacheTtlSeconds),
     fhirBaseUrl,
     tokenExchangeUrl: exchangeUrl,
     // Patients are checked in AWS only when the operator names the store (and so accepts the SigV4 call).
@@ -270,13 +279,21 @@ export function uncheckedPatientsWarning(target: Target): string {
   return `patient ids were NOT checked against the FHIR store (pass --fhir-url ${target.suggestedFhirStoreUrl ?? '<FHIR base URL>'} to check them)`;
 }
 
-/** What to tell the operator after a link change: when the authorizer will see it. */
+/** The target's two cache TTLs (its own figures, else the documented defaults) and whether it stated both. */
+export function cacheTtls(target: Target): CacheTtls & { readonly stated: boolean } {
+  return {
+    authorizerCacheTtlSeconds: target.authorizerCacheTtlSeconds ?? DEFAULT_AUTHORIZER_CACHE_TTL_SECONDS,
+    linkCacheTtlSeconds: target.linkCacheTtlSeconds ?? DEFAULT_LINK_CACHE_TTL_SECONDS,
+    stated: target.authorizerCacheTtlSeconds !== undefined && target.linkCacheTtlSeconds !== undefined,
+  };
+}
+
+/** What to tell the operator after a change to a user's link: by when every request it refuses is refused. */
 export function takesEffectNote(target: Target): string {
-  const linkTtl =
-    target.linkCacheTtlSeconds === undefined
-      ? `within the link cache TTL (${DEFAULT_LINK_CACHE_TTL_SECONDS} s by default)`
-      : `within ${target.linkCacheTtlSeconds} s (the link cache TTL)`;
-  const gatewayTtl = target.local?.authorizerCacheTtlSeconds;
-  const gateway = gatewayTtl === undefined ? 'the authorizer result cache TTL (300 s by default)' : `${gatewayTtl} s (the authorizer result cache TTL)`;
-  return `The authorizer sees this change ${linkTtl}; a token API Gateway has already authorized keeps its cached decision for up to ${gateway}.`;
+  const ttls = cacheTtls(target);
+  const by = (stated: number | undefined, value: number) => (stated === undefined ? `${value} s by default` : `${value} s`);
+  return (
+    `This change reaches every request within ${linkRevocationSeconds(ttls)} s${ttls.stated ? '' : ' (with the default cache settings)'}: ` +
+    `the authorizer result cache TTL (${by(target.authorizerCacheTtlSeconds, ttls.authorizerCacheTtlSeconds)}) + the link cache TTL (${by(target.linkCacheTtlSeconds, ttls.linkCacheTtlSeconds)}).`
+  );
 }

@@ -12,7 +12,7 @@ export interface LinkStore {
   get(sub: string): Promise<LinkRecord | undefined>;
 }
 
-/** GetItem by `sub` on the links table. Item attributes: sub (S), role (S), fhirUser (S), patients (L of S, or SS). */
+/** GetItem by `sub` on the links table. Item attributes: sub (S), role (S), fhirUser (S), patients (L of S, or SS), disabledAt (S, when disabled). */
 export class DynamoLinkStore implements LinkStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -34,8 +34,10 @@ export class DynamoLinkStore implements LinkStore {
 }
 
 /**
- * Plain values from the few attribute shapes a link item uses (S, SS, L of S); anything else is
- * left out. The admin CLI reads items the same way, so it sees exactly what the authorizer sees.
+ * Plain values from a link item: S, SS and L of S as strings; any other shape as `null`, so a
+ * known attribute of the wrong type is refused by `parseLinkRecord` rather than read as absent
+ * (a `disabledAt` written as a number must not leave the user enabled). The admin CLI reads items
+ * the same way, so it sees exactly what the authorizer sees.
  */
 export function linkItemValues(item: Record<string, AttributeValue>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -43,6 +45,7 @@ export function linkItemValues(item: Record<string, AttributeValue>): Record<str
     if (value.S !== undefined) out[key] = value.S;
     else if (value.SS !== undefined) out[key] = value.SS;
     else if (value.L !== undefined) out[key] = value.L.map((v) => v.S);
+    else out[key] = null;
   }
   return out;
 }

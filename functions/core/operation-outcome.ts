@@ -29,6 +29,7 @@ const ISSUE_TYPE: Readonly<Record<ErrorCode, string>> = {
   ERR_SCOPE_INVALID: 'login',
   ERR_SCOPE_INSUFFICIENT: 'forbidden',
   ERR_NO_LINK: 'forbidden',
+  ERR_USER_DISABLED: 'forbidden',
   ERR_LINK_INVALID: 'forbidden',
   ERR_ROLE_MISMATCH: 'forbidden',
   ERR_FORBIDDEN: 'forbidden',

@@ -36,12 +36,17 @@ export interface Principal {
   readonly actor?: string;
 }
 
-/** A user's link record (DynamoDB links table, keyed by Cognito `sub`). */
+/**
+ * A user's link record (DynamoDB links table, keyed by Cognito `sub`: a user deleted and created
+ * again under the same username gets a new `sub`, so never inherits the old record).
+ */
 export interface LinkRecord {
   readonly sub: string;
   readonly role: Role;
   readonly fhirUser?: string;
   readonly patients: readonly string[];
+  /** Set (ISO 8601 time) when an operator disabled the user (`fhirgate users disable`): every token of theirs is refused. */
+  readonly disabledAt?: string;
 }
 
 /** Which app clients may present which kind of token. */
@@ -118,7 +123,7 @@ export function userPrincipal(
   link: LinkRecord | undefined,
   settings: AuthzSettings,
 ): Principal {
-  if (!link) throw new AccessDeniedError('ERR_NO_LINK', 'user has no link record; an operator must link the user to their patients');
+  activeLink(link, 'user has no link record; an operator must link the user to their patients');
   const role = settings.roles[link.role];
   if (token.groups !== undefined && !token.groups.includes(role.group)) {
     throw new AccessDeniedError('ERR_ROLE_MISMATCH', `link record role "${link.role}" is not confirmed by cognito:groups`, {
@@ -217,7 +222,7 @@ export function classifyBackendClaims(claims: Readonly<Record<string, unknown>>,
  * delegated access too (403), within the link cache TTL.
  */
 export function delegatedPrincipal(token: DelegatedToken, link: LinkRecord | undefined, settings: AuthzSettings): Principal {
-  if (!link) throw new AccessDeniedError('ERR_NO_LINK', 'the delegating user has no link record any more');
+  activeLink(link, 'the delegating user has no link record any more');
   if (!patientsFor(link).includes(token.patient)) {
     throw new AccessDeniedError('ERR_NO_LINK', 'the delegating user is no longer linked to the token\'s patient');
   }
@@ -228,16 +233,29 @@ export function delegatedPrincipal(token: DelegatedToken, link: LinkRecord | und
   return { kind: 'delegated', sub: token.sub, clientId: token.actor, actor: token.actor, fhirUser: token.fhirUser, patients: [token.patient], scopes };
 }
 
+/**
+ * The one revocation rule, for every request and every token grant made on a user's behalf (the
+ * authorizer for user and delegated tokens, the token exchange for new ones): the user's link must
+ * exist and must not be disabled. Deleting the link or disabling it therefore ends every path
+ * within the link cache TTL (plus the API Gateway authorizer cache TTL), whatever the token's `exp`.
+ */
+export function activeLink(link: LinkRecord | undefined, missing = 'user has no link record'): asserts link is LinkRecord {
+  if (!link) throw new AccessDeniedError('ERR_NO_LINK', missing);
+  if (link.disabledAt !== undefined) throw new AccessDeniedError('ERR_USER_DISABLED', `user was disabled by an operator (${link.disabledAt})`);
+}
+
 /** Validate an untrusted link item read from storage; throws AccessDeniedError when malformed. */
 export function parseLinkRecord(item: Readonly<Record<string, unknown>>): LinkRecord {
-  const { sub, role, fhirUser, patients } = item;
+  const { sub, role, fhirUser, patients, disabledAt } = item;
   const invalid = (why: string) => new AccessDeniedError('ERR_LINK_INVALID', `link record is invalid: ${why}`);
   if (typeof sub !== 'string' || sub === '') throw invalid('missing sub');
   if (!isRole(role)) throw invalid(`unknown role ${JSON.stringify(role)}`);
   if (fhirUser !== undefined && (typeof fhirUser !== 'string' || !parseFhirUser(fhirUser))) throw invalid('fhirUser is not Type/id');
   const list = patients === undefined ? [] : patients;
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && FHIR_ID.test(p))) throw invalid('patients must be FHIR ids');
-  return { sub, role, fhirUser: fhirUser as string | undefined, patients: [...new Set(list as string[])] };
+  // A marker of any other shape is not ignored: a record we cannot read as enabled is refused.
+  if (disabledAt !== undefined && (typeof disabledAt !== 'string' || disabledAt === '')) throw invalid('disabledAt is not a time');
+  return { sub, role, fhirUser: fhirUser as string | undefined, patients: [...new Set(list as string[])], ...(disabledAt !== undefined ? { disabledAt } : {}) };
 }
 
 /** The compartments a linked user may enter, by role. */

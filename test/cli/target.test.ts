@@ -39,7 +39,7 @@ test('the outputs of lib/fhirgate-stack.ts give the authorizer\'s trust: the poo
   expect(t.fhirStoreUrl).toBeUndefined();
   expect(uncheckedPatientsWarning(t)).toBe('patient ids were NOT checked against the FHIR store (pass --fhir-url https://healthlake.eu-west-1.amazonaws.com/datastore/ds0123/r4 to check them)');
   expect(takesEffectNote(t)).toBe(
-    'The authorizer sees this change within the link cache TTL (60 s by default); a token API Gateway has already authorized keeps its cached decision for up to the authorizer result cache TTL (300 s by default).',
+    'This change reaches every request within 360 s (with the default cache settings): the authorizer result cache TTL (300 s by default) + the link cache TTL (60 s by default).',
   );
 });
 
@@ -48,7 +48,9 @@ test('optional outputs: more machine clients, the link cache TTL; without the ex
   const t = target({ ...rest, [STACK_OUTPUTS.machineClientIds]: 'analytics-client, api-server-client', [STACK_OUTPUTS.linkCacheTtlSeconds]: '30' });
   expect(t.authorizer.issuers).toEqual([{ kind: 'cognito', userPoolId: OUTPUTS.UserPoolId }]);
   expect(t.authorizer.clients.machineClientIds).toEqual(['api-server-client', 'analytics-client']);
-  expect(takesEffectNote(t)).toMatch(/^The authorizer sees this change within 30 s \(the link cache TTL\);/);
+  expect(takesEffectNote(t)).toMatch(/^This change reaches every request within 330 s \(with the default cache settings\): .*\(300 s by default\) \+ the link cache TTL \(30 s\)\.$/);
+  const both = target({ ...rest, [STACK_OUTPUTS.linkCacheTtlSeconds]: '30', [STACK_OUTPUTS.authorizerCacheTtlSeconds]: '60' });
+  expect(takesEffectNote(both)).toBe('This change reaches every request within 90 s: the authorizer result cache TTL (60 s) + the link cache TTL (30 s).');
 });
 
 test.each(['UserPoolId', 'WebClientId', 'LinksTableName'])('a stack without %s is not a fhirgate stack', (key) => {

@@ -6,7 +6,7 @@ import { ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { Command } from 'commander';
 import { parseFhirUser } from '../../../functions/core/ids';
 import { isRole, Role } from '../../../functions/core/settings';
-import { cognitoFailure, PoolUser, resolveUser, roleGroupsOf, setRoleGroup } from '../cognito';
+import { cognitoFailure, findUser, PoolUser, resolveUser, roleGroupsOf, setRoleGroup } from '../cognito';
 import type { Context, Runner } from '../context';
 import { CliError, UsageError } from '../errors';
 import { openFhirStore } from '../fhir-store';
@@ -33,6 +33,7 @@ interface PatientOpts extends UserOpts {
 interface ListOpts {
   readonly patient?: string[];
   readonly role?: Role;
+  readonly orphans?: boolean;
 }
 
 export function registerLinks(program: Command, runner: Runner): void {
@@ -63,7 +64,7 @@ export function registerLinks(program: Command, runner: Runner): void {
 
   links
     .command('delete')
-    .description("delete a user's link record: their tokens are refused (ERR_NO_LINK)")
+    .description("delete a user's link record: their tokens are refused (ERR_NO_LINK); --user may be the sub of an orphaned record")
     .addOption(userOption())
     .action((opts: UserOpts, cmd: Command) => runner.run(cmd, (ctx) => deleteLink(ctx, opts)));
 
@@ -72,6 +73,7 @@ export function registerLinks(program: Command, runner: Runner): void {
     .description('list link records')
     .addOption(patientOption('only users who may act for this patient'))
     .addOption(roleOption('only users with this role'))
+    .option('--orphans', 'only records whose Cognito user no longer exists (remove them with links delete --user <sub>)')
     .action((opts: ListOpts, cmd: Command) => runner.run(cmd, (ctx) => listLinks(ctx, opts)));
 
   links
@@ -133,12 +135,14 @@ async function putLink(ctx: Context, opts: PutOpts): Promise<void> {
 }
 
 async function deleteLink(ctx: Context, opts: UserOpts): Promise<void> {
-  const user = await resolveUser(ctx.target, opts.user);
-  const deleted = await ctx.links.delete(user.sub);
-  if (!deleted) throw new CliError(`user ${user.username} has no link record`);
+  // An orphan (its Cognito user is gone; see links list --orphans) is deleted by its sub.
+  const user = await findUser(ctx.target, opts.user);
+  const name = user?.username ?? opts.user;
+  const deleted = await ctx.links.delete(user?.sub ?? opts.user);
+  if (!deleted) throw new CliError(user ? `user ${name} has no link record` : `user ${name} not found in user pool ${ctx.target.userPoolId}, and no link record has that sub`);
   const note = takesEffectNote(ctx.target);
-  ctx.out.result({ username: user.username, deleted: json(deleted), note }, () => [
-    `Deleted the link of ${user.username}; their tokens are refused (ERR_NO_LINK) from now on`,
+  ctx.out.result({ username: user?.username ?? null, deleted: json(deleted), note }, () => [
+    `Deleted the link of ${user ? name : `sub ${name} (no Cognito user)`}; its tokens are refused (ERR_NO_LINK) from now on`,
     ...describe(deleted),
     note,
   ]);
@@ -146,16 +150,25 @@ async function deleteLink(ctx: Context, opts: UserOpts): Promise<void> {
 
 async function listLinks(ctx: Context, opts: ListOpts): Promise<void> {
   const all = await ctx.links.list();
-  const shown = all.filter((r) => (!opts.role || r.role === opts.role) && (opts.patient ?? []).every((p) => r.patients.includes(p) || (r.role === 'patient' && r.fhirUser === `Patient/${p}`)));
-  const names = shown.length > 0 ? await usernames(ctx.target) : new Map<string, string>();
+  const matching = all.filter((r) => (!opts.role || r.role === opts.role) && (opts.patient ?? []).every((p) => r.patients.includes(p) || (r.role === 'patient' && r.fhirUser === `Patient/${p}`)));
+  const names = matching.length > 0 ? await usernames(ctx.target) : new Map<string, string>();
+  // An orphan: its sub names no user in the pool (deleted outside `users delete`). A user created
+  // again under the same username gets a new sub, so an orphan grants nobody anything; it is clutter.
+  const shown = opts.orphans ? matching.filter((r) => !names.has(r.sub)) : matching;
   ctx.out.result(
     shown.map((r) => ({ username: names.get(r.sub) ?? null, ...json(r) })),
     () =>
       shown.length === 0
-        ? ['No link records match.']
+        ? [opts.orphans ? 'No orphaned link records.' : 'No link records match.']
         : table(
             ['USERNAME', 'SUB', 'ROLE', 'FHIRUSER', 'PATIENTS'],
-            shown.map((r) => [names.get(r.sub) ?? '(no Cognito user)', r.sub, r.role, r.fhirUser ?? '-', `${r.patients.join(',') || '-'}${r.invalid ? `  INVALID: ${r.invalid}` : ''}`]),
+            shown.map((r) => [
+              names.get(r.sub) ?? '(no Cognito user)',
+              r.sub,
+              r.role,
+              r.fhirUser ?? '-',
+              `${r.patients.join(',') || '-'}${r.disabledAt ? `  DISABLED since ${r.disabledAt}` : ''}${r.invalid ? `  INVALID: ${r.invalid}` : ''}`,
+            ]),
           ),
   );
 }
@@ -217,7 +230,15 @@ function changed(ctx: Context, user: PoolUser, check: LinkCheck, before: ReadLin
 }
 
 function json(r: ReadLink, check?: LinkCheck): Record<string, unknown> {
-  return { sub: r.sub, role: r.role, fhirUser: r.fhirUser ?? null, patients: r.patients, ...(r.invalid ? { invalid: r.invalid } : {}), ...(check ? { grants: check.grants ?? null } : {}) };
+  return {
+    sub: r.sub,
+    role: r.role,
+    fhirUser: r.fhirUser ?? null,
+    patients: r.patients,
+    disabledAt: r.disabledAt ?? null,
+    ...(r.invalid ? { invalid: r.invalid } : {}),
+    ...(check ? { grants: check.grants ?? null } : {}),
+  };
 }
 
 function describe(r: ReadLink, more: { check?: LinkCheck; groups?: readonly string[]; was?: ReadLink } = {}): string[] {
@@ -228,6 +249,7 @@ function describe(r: ReadLink, more: { check?: LinkCheck; groups?: readonly stri
     ['fhirUser', r.fhirUser ?? '-'],
     ['patients', r.patients.join(', ') || '-'],
     ['INVALID', r.invalid],
+    ['DISABLED', r.disabledAt ? `since ${r.disabledAt}: every token of this user is refused (ERR_USER_DISABLED); fhirgate users enable --user … ends it` : undefined],
     ['grants', check ? (check.grants ? `${check.grants.scopes.join(' ')} for ${check.grants.patients.join(', ') || 'no patient'}` : 'nothing (see warning)') : undefined],
     ['groups', groups ? groups.join(', ') || '-' : undefined],
     ['was', was ? `${was.role}, fhirUser ${was.fhirUser ?? '-'}, patients ${was.patients.join(', ') || '-'}` : undefined],

@@ -9,6 +9,9 @@
  * in the parent and handing it over would leave a window in which another process takes it;
  * binding first has none. The bound port goes to the parent over IPC.
  *
+ * Before the app is built, user-lifecycle.cjs adds what cognito-local lacks for disabling and
+ * signing out users (a disabled user cannot sign in; AdminUserGlobalSignOut ends refresh tokens).
+ *
  * Environment (set by process.ts):
  *   FHIRGATE_COGNITO_LOCAL_DIR  absolute path of the cognito-local package
  *   FHIRGATE_COGNITO_PORT       port to bind (0 = any free port)
@@ -38,6 +41,7 @@ function main() {
     fail('child.cjs must be spawned by process.ts with an IPC channel');
     return;
   }
+  require('./user-lifecycle.cjs').installUserLifecycle(packageDir);
   const { createDefaultServer } = require(packageDir);
   // pino is cognito-local's own logger dependency: resolve it from there, not from wherever npm hoisted it.
   const pino = require(require.resolve('pino', { paths: [packageDir] }));

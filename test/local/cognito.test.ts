@@ -9,6 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CognitoIdentityProviderClient,
+  AdminDisableUserCommand,
+  AdminEnableUserCommand,
+  AdminInitiateAuthCommand,
+  AdminUserGlobalSignOutCommand,
   CreateUserPoolClientCommand,
   InitiateAuthCommand,
   ListUserPoolsCommand,
@@ -355,6 +359,37 @@ describe('local Cognito: cognito-local users and client_credentials machines und
       const reply = await tokenRequest(cognito.tokenUrl, { basic: [ClientId!, ClientSecret!], form: { grant_type: 'client_credentials' } });
       expect(reply.status).toBe(400);
       expect(reply.body.error).toBe('unauthorized_client');
+    });
+  });
+
+  describe('user lifecycle, as Amazon Cognito answers it (user-lifecycle.cjs)', () => {
+    const pool = () => ({ UserPoolId: cognito.userPoolId, Username: 'doc' });
+    const signIn = (flow: 'USER_PASSWORD_AUTH' | 'REFRESH_TOKEN_AUTH', params: Record<string, string>) =>
+      sdk.send(new InitiateAuthCommand({ AuthFlow: flow, ClientId: cognito.webClientId, AuthParameters: params }));
+    const password = { USERNAME: 'doc', PASSWORD: 'Doc-pass-1!x' };
+    afterEach(() => sdk.send(new AdminEnableUserCommand(pool())));
+
+    test('a disabled user cannot sign in, nor refresh a session begun before: NotAuthorizedException "User is disabled."', async () => {
+      const before = await signIn('USER_PASSWORD_AUTH', password);
+      const refreshToken = before.AuthenticationResult!.RefreshToken!;
+      await sdk.send(new AdminDisableUserCommand(pool()));
+      const refused = { name: 'NotAuthorizedException', message: 'User is disabled.' };
+      await expect(signIn('USER_PASSWORD_AUTH', password)).rejects.toMatchObject(refused);
+      await expect(signIn('REFRESH_TOKEN_AUTH', { REFRESH_TOKEN: refreshToken })).rejects.toMatchObject(refused);
+      await expect(sdk.send(new AdminInitiateAuthCommand({ ...pool(), AuthFlow: 'ADMIN_USER_PASSWORD_AUTH', ClientId: cognito.webClientId, AuthParameters: password }))).rejects.toMatchObject(refused);
+      // Enabled again: signs in (and the session from before works again: disabling alone does not sign out).
+      await sdk.send(new AdminEnableUserCommand(pool()));
+      expect((await signIn('USER_PASSWORD_AUTH', password)).AuthenticationResult?.AccessToken).toEqual(expect.any(String));
+      expect((await signIn('REFRESH_TOKEN_AUTH', { REFRESH_TOKEN: refreshToken })).AuthenticationResult?.AccessToken).toEqual(expect.any(String));
+    });
+
+    test('AdminUserGlobalSignOut: every refresh token of the user dies; a new sign-in works', async () => {
+      const first = (await signIn('USER_PASSWORD_AUTH', password)).AuthenticationResult!.RefreshToken!;
+      const second = (await signIn('USER_PASSWORD_AUTH', password)).AuthenticationResult!.RefreshToken!;
+      await sdk.send(new AdminUserGlobalSignOutCommand(pool()));
+      for (const token of [first, second]) await expect(signIn('REFRESH_TOKEN_AUTH', { REFRESH_TOKEN: token })).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+      expect((await signIn('USER_PASSWORD_AUTH', password)).AuthenticationResult?.RefreshToken).toEqual(expect.any(String));
+      await expect(sdk.send(new AdminUserGlobalSignOutCommand({ UserPoolId: cognito.userPoolId, Username: 'nobody' }))).rejects.toMatchObject({ name: 'UserNotFoundException' });
     });
   });
 });

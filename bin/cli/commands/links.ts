@@ -2,11 +2,10 @@
  * `fhirgate links …`: show and change who may act for which patient — a user's role, `fhirUser`
  * and patients in the links table, checked with the authorizer's rules before anything is written.
  */
-import { ListUsersCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { Command } from 'commander';
 import { parseFhirUser } from '../../../functions/core/ids';
 import { isRole, Role } from '../../../functions/core/settings';
-import { cognitoFailure, findUser, PoolUser, resolveUser, roleGroupsOf, setRoleGroup } from '../cognito';
+import { findUser, PoolUser, resolveUser, roleGroupsOf, setRoleGroup } from '../cognito';
 import type { Context, Runner } from '../context';
 import { CliError, UsageError } from '../errors';
 import { openFhirStore } from '../fhir-store';
@@ -15,6 +14,7 @@ import { LinkValues, ReadLink, validRecord } from '../link-table';
 import { fhirUserOption, patientOption, roleOption, userOption } from '../options';
 import { fields, table } from '../output';
 import { Rollback } from '../rollback';
+import { poolUsers } from './user-info';
 import { takesEffectNote, Target, uncheckedPatientsWarning } from '../target';
 
 interface UserOpts {
@@ -256,22 +256,7 @@ function describe(r: ReadLink, more: { check?: LinkCheck; groups?: readonly stri
   ]);
 }
 
-/** sub → username for the whole pool (ListUsers, paged). */
+/** sub → username for the whole pool. */
 async function usernames(target: Target): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  let token: string | undefined;
-  try {
-    do {
-      const out = await target.cognito.send(new ListUsersCommand({ UserPoolId: target.userPoolId, PaginationToken: token }));
-      for (const u of out.Users ?? []) {
-        const sub = u.Attributes?.find((a) => a.Name === 'sub')?.Value;
-        if (sub && u.Username) names.set(sub, u.Username);
-      }
-      token = out.PaginationToken;
-    } while (token);
-  } catch (err) {
-    throw cognitoFailure(target, 'listing users', err);
-  }
-  return names;
+  return new Map((await poolUsers(target)).map((u) => [u.sub, u.username]));
 }
-

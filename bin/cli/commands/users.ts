@@ -1,6 +1,7 @@
 /**
  * `fhirgate users create`: the Cognito user, its role group and its link record in one step —
- * all of it or none of it.
+ * all of it or none of it. `list`/`get` (user-info.ts) and `disable`/`enable`/`delete`
+ * (user-lifecycle.ts) hang off the same command.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -23,6 +24,8 @@ import { emailOption, fhirUserOption, patientOption, roleOption } from '../optio
 import { fields } from '../output';
 import { Rollback } from '../rollback';
 import { takesEffectNote, uncheckedPatientsWarning } from '../target';
+import { registerUserInfo } from './user-info';
+import { registerUserLifecycle } from './user-lifecycle';
 
 interface CreateOptions {
   readonly email: string;
@@ -36,7 +39,7 @@ interface CreateOptions {
 }
 
 export function registerUsers(program: Command, runner: Runner): void {
-  const users = program.command('users').description('Cognito users and their links, created together');
+  const users = program.command('users').description('Cognito users and their links, created, disabled and deleted together');
   users
     .command('create')
     .description('create a Cognito user in the role group, and the link record saying which patients they may act for')
@@ -60,6 +63,8 @@ export function registerUsers(program: Command, runner: Runner): void {
       checkLink(values(draft, 'pending', NEW_PATIENT), DEFAULT_SETTINGS);
       await runner.run(cmd, (ctx) => createUser(ctx, opts, draft));
     });
+  registerUserInfo(users, runner);
+  registerUserLifecycle(users, runner);
 }
 
 /** The link to write, from the options alone (before anything is read or written). */

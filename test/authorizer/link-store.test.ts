@@ -2,9 +2,10 @@
  * The link cache: hits within the TTL, a re-read after it, errors never cached.
  * The inner store is a fake at the adapter boundary; the clock is injected.
  */
-import { CachedLinkStore, LinkStore } from '../../functions/authorizer/link-store';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CachedLinkStore, LinkStore, linkItemValues } from '../../functions/authorizer/link-store';
 import { DependencyError } from '../../functions/core/errors';
-import type { LinkRecord } from '../../functions/core/principal';
+import { LinkRecord, parseLinkRecord } from '../../functions/core/principal';
 
 const alice: LinkRecord = { sub: 'u-alice', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] };
 
@@ -55,4 +56,28 @@ test('memory stays bounded under a spray of distinct subs', async () => {
   const cache = new CachedLinkStore(inner, 60_000, () => 0, 100);
   for (let i = 0; i < 1000; i++) await cache.get(`u-${i}`);
   expect((cache as unknown as { entries: Map<string, unknown> }).entries.size).toBeLessThanOrEqual(100);
+});
+
+describe('DynamoDB items as the authorizer reads them (linkItemValues → parseLinkRecord)', () => {
+  // `links disable` writes `disabledAt` as S; any other shape must not read as "not disabled".
+  const item = (disabledAt?: AttributeValue): Record<string, AttributeValue> => ({
+    sub: { S: 'u-alice' },
+    role: { S: 'patient' },
+    fhirUser: { S: 'Patient/pat-alice' },
+    patients: { L: [{ S: 'pat-alice' }] },
+    ...(disabledAt ? { disabledAt } : {}),
+  });
+  const read = (i: Record<string, AttributeValue>) => parseLinkRecord(linkItemValues(i));
+
+  test('no marker → enabled; an S marker → kept', () => {
+    expect(read(item()).disabledAt).toBeUndefined();
+    expect(read(item({ S: '2026-01-02T03:04:05.000Z' })).disabledAt).toBe('2026-01-02T03:04:05.000Z');
+  });
+  test.each([
+    ['a number', { N: '1767322245' }],
+    ['a boolean', { BOOL: true }],
+    ['NULL', { NULL: true }],
+  ])('a marker written as %s → ERR_LINK_INVALID (refused), never enabled', (_name, value) => {
+    expect(() => read(item(value as AttributeValue))).toThrow(expect.objectContaining({ code: 'ERR_LINK_INVALID' }));
+  });
 });

@@ -3,7 +3,7 @@
  * Pure functions over claims that the authorizer has already verified.
  */
 import { AccessDeniedError, TokenError } from '../../functions/core/errors';
-import { classifyClaims, LinkRecord, machinePrincipal, parseLinkRecord, userPrincipal } from '../../functions/core/principal';
+import { classifyClaims, delegatedPrincipal, LinkRecord, machinePrincipal, parseLinkRecord, userPrincipal } from '../../functions/core/principal';
 import { principalFromContext, principalToContext } from '../../functions/core/principal-context';
 import { formatScope } from '../../functions/core/scopes';
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../../functions/core/settings';
@@ -75,6 +75,11 @@ describe('user principals', () => {
   test('no link → ERR_NO_LINK', () => {
     expect(() => principalFor(user(), undefined)).toThrow(expect.objectContaining({ code: 'ERR_NO_LINK', status: 403 }));
   });
+  test('a link an operator disabled → ERR_USER_DISABLED (403), whatever the token still holds', () => {
+    const disabled = { ...alice, disabledAt: '2026-01-02T03:04:05.000Z' };
+    expect(() => principalFor(user(), disabled)).toThrow(expect.objectContaining({ code: 'ERR_USER_DISABLED', status: 403, message: expect.stringContaining('2026-01-02T03:04:05.000Z') }));
+    expect(() => principalFor(user({ scope: 'patient/Observation.r' }), disabled)).toThrow(expect.objectContaining({ code: 'ERR_USER_DISABLED' }));
+  });
   test('patient role needs fhirUser Patient/<id>', () => {
     expect(() => principalFor(user(), { ...alice, fhirUser: 'Practitioner/x' })).toThrow(/fhirUser Patient/);
   });
@@ -106,11 +111,32 @@ describe('link record validation (untrusted storage)', () => {
     ['fhirUser not a reference', { sub: 'u', role: 'patient', fhirUser: 'pat-1' }],
     ['fhirUser of a non-user type', { sub: 'u', role: 'patient', fhirUser: 'Observation/1' }],
     ['missing sub', { role: 'patient', fhirUser: 'Patient/1' }],
+    // A disabled marker the reader cannot read as a time is not read as "enabled".
+    ['disabledAt of another type (DynamoDB N or BOOL, read as null)', { sub: 'u', role: 'guardian', patients: [], disabledAt: null }],
+    ['disabledAt true', { sub: 'u', role: 'guardian', patients: [], disabledAt: true }],
+    ['disabledAt empty', { sub: 'u', role: 'guardian', patients: [], disabledAt: '' }],
   ])('%s → ERR_LINK_INVALID', (_name, item) => {
     expect(() => parseLinkRecord(item)).toThrow(expect.objectContaining({ code: 'ERR_LINK_INVALID' }));
   });
   test('a valid record is kept, duplicates removed', () => {
     expect(parseLinkRecord({ sub: 'u', role: 'guardian', patients: ['a', 'a', 'b'] })).toEqual({ sub: 'u', role: 'guardian', fhirUser: undefined, patients: ['a', 'b'] });
+  });
+  test('the disabled marker is kept as read', () => {
+    expect(parseLinkRecord({ sub: 'u', role: 'guardian', patients: ['a'], disabledAt: '2026-01-02T03:04:05.000Z' })).toMatchObject({ disabledAt: '2026-01-02T03:04:05.000Z' });
+  });
+});
+
+describe('delegated principals follow the same link rule', () => {
+  const token = { sub: 'u-1', actor: 'api-server', patient: 'pat-alice', fhirUser: 'Patient/pat-alice', scopes: classifyClaims(user({ scope: 'patient/*.rs' }), clients).scopes.resource };
+  const alice: LinkRecord = { sub: 'u-1', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] };
+  test('linked and enabled → delegated principal for the one patient', () => {
+    expect(delegatedPrincipal(token, alice, DEFAULT_SETTINGS)).toMatchObject({ kind: 'delegated', patients: ['pat-alice'], actor: 'api-server' });
+  });
+  test('link deleted since the exchange → ERR_NO_LINK', () => {
+    expect(() => delegatedPrincipal(token, undefined, DEFAULT_SETTINGS)).toThrow(expect.objectContaining({ code: 'ERR_NO_LINK' }));
+  });
+  test('user disabled since the exchange → ERR_USER_DISABLED', () => {
+    expect(() => delegatedPrincipal(token, { ...alice, disabledAt: '2026-01-02T03:04:05.000Z' }, DEFAULT_SETTINGS)).toThrow(expect.objectContaining({ code: 'ERR_USER_DISABLED', status: 403 }));
   });
 });
 

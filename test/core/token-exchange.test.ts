@@ -171,6 +171,7 @@ describe('actor and subject tokens', () => {
     ['another allowed machine client that may delegate', { actor: machine({ sub: 'other-machine', client_id: 'other-machine' }) }, 'issued'],
     ['actor with a custom delegation scope', { actor: machine({ scope: 'api/act-for-user' }), policy: { delegationScope: 'api/act-for-user' } }, 'issued'],
     ['unlinked user', { link: undefined }, 'invalid_grant'],
+    ['user disabled by an operator (link marked)', { link: { ...LINKS.alice!, disabledAt: '2026-01-02T03:04:05.000Z' } }, 'invalid_grant'],
     ['link role not confirmed by cognito:groups', { subject: user({ 'cognito:groups': ['practitioner'] }) }, 'invalid_grant'],
     ['malformed link (a patient holding others)', { link: LINKS.badPatient }, 'invalid_grant'],
   ];

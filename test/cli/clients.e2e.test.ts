@@ -229,8 +229,9 @@ describe('clients revoke', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(r.stdout).toBe(
       'Revoked backend client etl-es384; its registration stays in the registry (status revoked), for audit.\n' +
-        'The token service refuses its next assertion (invalid_client). Tokens already issued stay valid until they expire, at most 300 s, ' +
-        `and a token API Gateway has already authorized keeps its cached decision for up to ${TEST_CACHE_TTL.authorizer} s (the authorizer result cache TTL).\n`,
+        'The token service refuses its next assertion (invalid_client). Tokens already issued are not checked against the registry: ' +
+        `they stay valid until they expire (at most 300 s), and API Gateway may serve its cached decision ${TEST_CACHE_TTL.authorizer} s longer: ` +
+        `every request of this client is refused within ${300 + TEST_CACHE_TTL.authorizer} s.\n`,
     );
     // Signed with its registered key, and still refused: the registration says revoked.
     expect(await tokenRequest(clientKey('ES384', 'etl-es-1'), 'etl-es384')).toMatchObject({ status: 401, body: { error: 'invalid_client' } });

@@ -17,7 +17,8 @@ import { backendClientFromItem, backendClientToItem, CLIENTS_TABLE } from '../..
 import type { Context, Runner } from '../context';
 import { CliError, failure, isUnreachable, UsageError } from '../errors';
 import { fields, table } from '../output';
-import { STACK_OUTPUTS, Target } from '../target';
+import { cacheTtls, STACK_OUTPUTS, Target } from '../target';
+import { revocationWindow } from '../../../functions/core/revocation';
 
 type Item = Record<string, AttributeValue>;
 
@@ -178,11 +179,14 @@ async function revoke(ctx: Context, clientId: string): Promise<void> {
     ctx.out.result({ clientId, status: 'revoked', changed: false }, () => [`Backend client ${clientId} was already revoked; nothing changed`]);
     return;
   }
-  const gatewayTtl = target.local?.authorizerCacheTtlSeconds;
-  const cache = gatewayTtl === undefined ? 'the authorizer result cache TTL (300 s by default)' : `${gatewayTtl} s (the authorizer result cache TTL)`;
+  // Its system/ tokens are not checked against the registry per request: the bound is the longest
+  // lifetime the token service issues plus API Gateway's cache of the authorizer's answer.
+  const ttls = cacheTtls(target);
+  const window = revocationWindow('system', ttls, MAX_BACKEND_TOKEN_LIFETIME_SECONDS);
   const note =
-    `The token service refuses its next assertion (invalid_client). Tokens already issued stay valid until they expire, ` +
-    `at most ${MAX_BACKEND_TOKEN_LIFETIME_SECONDS} s, and a token API Gateway has already authorized keeps its cached decision for up to ${cache}.`;
+    `The token service refuses its next assertion (invalid_client). Tokens already issued are not checked against the registry: ` +
+    `they stay valid until they expire (at most ${MAX_BACKEND_TOKEN_LIFETIME_SECONDS} s), and API Gateway may serve its cached decision ` +
+    `${ttls.authorizerCacheTtlSeconds} s longer${ttls.stated ? '' : ' (the default)'}: every request of this client is refused within ${window.seconds} s.`;
   ctx.out.result({ clientId, status: 'revoked', changed: true, previousStatus: was ?? null, note }, () => [
     `Revoked backend client ${clientId}; its registration stays in the registry (status revoked), for audit.`,
     note,

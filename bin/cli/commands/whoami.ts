@@ -10,10 +10,13 @@ import { Command } from 'commander';
 import { createAuthorizerHandler } from '../../../functions/authorizer/handler';
 import { DynamoLinkStore } from '../../../functions/authorizer/link-store';
 import { createTokenVerifier, TokenVerifier } from '../../../functions/authorizer/verifier';
+import type { PrincipalKind } from '../../../functions/core/principal';
+import { revocationWindow, RevocationWindow } from '../../../functions/core/revocation';
 import type { LogRecord } from '../../../functions/shared/log';
 import type { Context, Runner } from '../context';
 import { CliError, UsageError } from '../errors';
 import { fields } from '../output';
+import { cacheTtls } from '../target';
 
 interface WhoamiOptions {
   readonly token: string;
@@ -82,7 +85,13 @@ async function whoami(ctx: Context, token: string): Promise<number> {
     expires: typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined,
   };
   const machineName = target.local?.machineClients.find((c) => c.clientId === (verdict.effect === 'Allow' ? verdict.principal.clientId : undefined))?.name;
-  ctx.out.result({ ...verdict, ...(verdict.effect === 'Allow' ? { token: about } : {}) }, () => describe(verdict, about, machineName));
+  // How long an operator's action (users disable/delete, links delete, clients revoke) takes to stop this token.
+  const ttls = cacheTtls(target);
+  const window =
+    verdict.effect === 'Allow' && typeof claims.exp === 'number'
+      ? { ...revocationWindow(verdict.principal.kind as PrincipalKind, ttls, claims.exp - Date.now() / 1000), defaultCacheSettings: !ttls.stated }
+      : undefined;
+  ctx.out.result({ ...verdict, ...(verdict.effect === 'Allow' ? { token: about, revocationWindow: window ?? null } : {}) }, () => describe(verdict, about, machineName, window));
   return verdict.effect === 'Allow' ? 0 : 1;
 }
 
@@ -101,7 +110,12 @@ function allowOrDeny(result: APIGatewayAuthorizerResult, logs: readonly LogRecor
   return { effect: 'Deny', status: 403, code: str(context.code) ?? str(refusal?.code), reason: str(context.reason) ?? str(refusal?.reason), claim: str(refusal?.claim) };
 }
 
-function describe(v: Verdict, about: { issuer?: string; username?: string; expires?: string }, machineName: string | undefined): string[] {
+function describe(
+  v: Verdict,
+  about: { issuer?: string; username?: string; expires?: string },
+  machineName: string | undefined,
+  window: (RevocationWindow & { defaultCacheSettings: boolean }) | undefined,
+): string[] {
   if (v.effect !== 'Allow') {
     const outcome = { Deny: 'Deny (API Gateway answers 403)', Unauthorized: 'Unauthorized (API Gateway answers 401)', Error: 'Error (API Gateway answers 500)' }[v.effect];
     return [`${outcome}: ${v.code ?? 'ERR_INTERNAL'}`, ...fields([['reason', v.reason], ['claim', v.claim]])];
@@ -127,6 +141,7 @@ function describe(v: Verdict, about: { issuer?: string; username?: string; expir
       ['scopes', (p.scopes as string[]).join(' ')],
       ['issuer', about.issuer],
       ['expires', about.expires],
+      ['revocation', window ? `within ${window.seconds} s of an operator's action: ${window.explanation}${window.defaultCacheSettings ? ' (default cache settings)' : ''}` : undefined],
     ]),
     'Verified now, with no link cache: the gateway may serve a decision cached before a recent link change.',
   ];

@@ -18,6 +18,10 @@ import type { AuthzSettings } from '../functions/core/settings';
 import { ROLES } from '../functions/core/settings';
 import { DEFAULT_DELEGATION_SCOPE } from '../functions/core/token-exchange';
 
+
+/** Access (and ID) token lifetime of every app client: minutes, not Cognito's default hour (docs/revocation.md). */
+export const USER_AND_MACHINE_TOKEN_VALIDITY = Duration.minutes(15);
+
 /** Resource servers Cognito needs so that SMART scopes can be issued verbatim. */
 export const SMART_RESOURCE_SERVERS = ['patient', 'user', 'system', 'launch'] as const;
 
@@ -185,8 +189,12 @@ export class FhirgateIdentity extends Construct {
       authFlows: { userSrp: true },
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
-      accessTokenValidity: Duration.minutes(60),
-      idTokenValidity: Duration.minutes(60),
+      // Bounds what no fhirgate check sees: a user disabled or deleted in the Cognito console alone
+      // (not with `fhirgate users disable|delete`, which mark the link the authorizer reads) keeps a
+      // token until it expires. Cognito allows five minutes to one day
+      // (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html).
+      accessTokenValidity: USER_AND_MACHINE_TOKEN_VALIDITY,
+      idTokenValidity: USER_AND_MACHINE_TOKEN_VALIDITY,
       refreshTokenValidity: Duration.hours(12),
       supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       oAuth: {
@@ -209,7 +217,8 @@ export class FhirgateIdentity extends Construct {
         generateSecret: true,
         authFlows: {},
         enableTokenRevocation: true,
-        accessTokenValidity: Duration.minutes(60),
+        // A machine token is not checked online (docs/revocation.md): its lifetime is its revocation window.
+        accessTokenValidity: USER_AND_MACHINE_TOKEN_VALIDITY,
         supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
         oAuth: { flows: { clientCredentials: true }, scopes: oauthScopes(c.scopes) },
       }),

@@ -87,6 +87,10 @@ describe('Cognito', () => {
       ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH']),
       CallbackURLs: ['http://localhost:5173/callback'],
       PreventUserExistenceErrors: 'ENABLED',
+      // docs/revocation.md: what the Cognito console alone disables lives this long, not an hour.
+      AccessTokenValidity: 15,
+      IdTokenValidity: 15,
+      TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes', IdToken: 'minutes' }),
     });
     expect(scopesOf('web')).toEqual(expect.arrayContaining(['openid', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'launch/patient']));
     // Machine-only scopes are not offered to people.
@@ -100,6 +104,8 @@ describe('Cognito', () => {
       ClientName: 'api-server',
       GenerateSecret: true,
       AllowedOAuthFlows: ['client_credentials'],
+      AccessTokenValidity: 15,
+      TokenValidityUnits: Match.objectLike({ AccessToken: 'minutes' }),
     });
     expect(scopesOf('api-server')).toEqual(['system/*.rs', DELEGATION_SCOPE]);
   });

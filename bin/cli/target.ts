@@ -14,6 +14,7 @@ import type { ClientAllowList } from '../../functions/core/principal';
 import { CacheTtls, linkRevocationSeconds } from '../../functions/core/revocation';
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../../functions/core/settings';
 import type { StackInfo } from '../../local/stack/stack-info';
+import { DEFAULT_FHIRGATE_SETTINGS } from '../../lib/settings';
 import { CliError, failure, UsageError } from './errors';
 
 /**
@@ -49,10 +50,6 @@ export const STACK_OUTPUTS = {
   authorizerCacheTtlSeconds: 'AuthorizerCacheTtlSeconds',
 } as const;
 
-/** The documented default of the authorizer's link cache (functions/authorizer/config.ts, CDK context linkCacheTtl). */
-export const DEFAULT_LINK_CACHE_TTL_SECONDS = 60;
-/** The documented default of API Gateway's authorizer result cache (CDK context authorizerCacheTtl). */
-export const DEFAULT_AUTHORIZER_CACHE_TTL_SECONDS = 300;
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -282,8 +279,9 @@ export function uncheckedPatientsWarning(target: Target): string {
 /** The target's two cache TTLs (its own figures, else the documented defaults) and whether it stated both. */
 export function cacheTtls(target: Target): CacheTtls & { readonly stated: boolean } {
   return {
-    authorizerCacheTtlSeconds: target.authorizerCacheTtlSeconds ?? DEFAULT_AUTHORIZER_CACHE_TTL_SECONDS,
-    linkCacheTtlSeconds: target.linkCacheTtlSeconds ?? DEFAULT_LINK_CACHE_TTL_SECONDS,
+    // A target that does not state a TTL runs the deployment default (lib/settings.ts).
+    authorizerCacheTtlSeconds: target.authorizerCacheTtlSeconds ?? DEFAULT_FHIRGATE_SETTINGS.authorizerCacheTtlSeconds,
+    linkCacheTtlSeconds: target.linkCacheTtlSeconds ?? DEFAULT_FHIRGATE_SETTINGS.linkCacheTtlSeconds,
     stated: target.authorizerCacheTtlSeconds !== undefined && target.linkCacheTtlSeconds !== undefined,
   };
 }

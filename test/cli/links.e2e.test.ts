@@ -39,6 +39,8 @@ describe('whoami: the authorizer verdict', () => {
       status: 200,
       principal: { kind: 'patient', sub: sub('alice'), clientId: stack.info.cognito.webClientId, fhirUser: 'Patient/pat-alice', patients: ['pat-alice'], scopes: ['patient/*.rs'] },
       token: { issuer: stack.info.cognito.issuer, username: 'alice', expires: expect.any(String) },
+      // The test stack's caches (support.ts TEST_CACHE_TTL): 2 s + 1 s.
+      revocationWindow: { seconds: 3, checkedOnline: true, explanation: 'the authorizer cache TTL (2 s) + the link cache TTL (1 s)', defaultCacheSettings: false },
     });
     const human = await whoami(await token('--user', 'alice'));
     expect(human.stdout).toMatch(/^Allow: patient alice\n/);

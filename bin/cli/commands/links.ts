@@ -142,7 +142,7 @@ async function deleteLink(ctx: Context, opts: UserOpts): Promise<void> {
   if (!deleted) throw new CliError(user ? `user ${name} has no link record` : `user ${name} not found in user pool ${ctx.target.userPoolId}, and no link record has that sub`);
   const note = takesEffectNote(ctx.target);
   ctx.out.result({ username: user?.username ?? null, deleted: json(deleted), note }, () => [
-    `Deleted the link of ${user ? name : `sub ${name} (no Cognito user)`}; its tokens are refused (ERR_NO_LINK) from now on`,
+    `Deleted the link of ${user ? name : `sub ${name} (no Cognito user)`}; ${user ? 'their' : 'its'} tokens are refused (ERR_NO_LINK) from now on`,
     ...describe(deleted),
     note,
   ]);

@@ -4,6 +4,7 @@
  * FHIR R4 §2.3.0 Resource References: http://hl7.org/fhir/R4/references.html#literal
  */
 import { FHIR_ID, FHIR_TYPE } from './ids';
+import { isRecord, ownValue } from './untrusted-json';
 
 /** A resource on this server, by type and logical id. */
 export interface ResourceRef {
@@ -62,6 +63,29 @@ export function parseReference(
     if (!bases.includes(base)) return undefined;
   }
   return { resourceType, id };
+}
+
+/**
+ * Calls `visit` with every `reference` string in an untrusted JSON tree (own properties only, any
+ * depth, iterative so nesting cannot exhaust the stack); stops early when `visit` returns true.
+ * Returns whether it stopped early.
+ */
+export function someReference(root: unknown, visit: (reference: string) => boolean): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) pending.push(item);
+    } else if (isRecord(node)) {
+      const reference = ownValue(node, 'reference');
+      if (typeof reference === 'string' && visit(reference)) return true;
+      for (const key of Object.keys(node)) {
+        const value = node[key];
+        if (typeof value === 'object' && value !== null) pending.push(value);
+      }
+    }
+  }
+  return false;
 }
 
 /** Formats a ResourceRef as the relative literal reference `Type/id`. */

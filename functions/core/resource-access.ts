@@ -17,6 +17,7 @@ import { Permission } from './scopes';
 import { matchesConstraints } from './search-param-match';
 import { AuthzSettings } from './settings';
 import { FHIR_TYPE } from './ids';
+import { someReference } from './reference';
 import { isRecord, ownValue } from './untrusted-json';
 
 /** Why a resource is out of reach; `compartment` is reported as 404, `scope` as 403. */
@@ -103,24 +104,8 @@ export function checkWriteBody(ctx: AccessContext, body: unknown, permission: Pe
       return { ok: false, gate: 'scope', reason: `${type} would reference a patient outside the caller's compartments` };
     }
   }
-  if (hasConditionalReference(body)) {
+  if (someReference(body, (reference) => reference.includes('?'))) {
     return { ok: false, gate: 'scope', reason: 'conditional references are resolved across all patients; name the resource by id' };
   }
   return OK;
-}
-
-/** True when any `reference` in the tree is a search (`Type?criteria`). Iterative: no recursion limit. */
-function hasConditionalReference(root: unknown): boolean {
-  const pending: unknown[] = [root];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (Array.isArray(node)) {
-      for (const item of node) pending.push(item);
-    } else if (isRecord(node)) {
-      const reference = ownValue(node, 'reference');
-      if (typeof reference === 'string' && reference.includes('?')) return true;
-      for (const key of Object.keys(node)) pending.push(node[key]);
-    }
-  }
-  return false;
 }

@@ -15,7 +15,7 @@
  * matches, and only when the answer is complete (no next page). The backend is never trusted:
  * this runs even when the request was narrowed.
  */
-import { parseReference } from './reference';
+import { parseReference, someReference } from './reference';
 import { AccessContext, checkResource, isUnconfined, resourceTypeOf } from './resource-access';
 import type { Permission } from './scopes';
 import type { ClosureMode } from './search-policy';
@@ -150,26 +150,14 @@ function resourceKey(resource: unknown): string | undefined {
   return type !== undefined && typeof id === 'string' ? `${type}/${id}` : undefined;
 }
 
-/** Every literal reference in the resource to this server, as `Type/id`. Iterative walk over own properties. */
+/** Every literal reference in the resource to this server, as `Type/id`. */
 export function referencedKeys(resource: unknown, bases: readonly string[]): ReadonlySet<string> {
   const out = new Set<string>();
-  const pending: unknown[] = [resource];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (Array.isArray(node)) {
-      for (const item of node) pending.push(item);
-    } else if (isRecord(node)) {
-      const reference = ownValue(node, 'reference');
-      if (typeof reference === 'string') {
-        const target = parseReference(reference, bases);
-        if (target) out.add(`${target.resourceType}/${target.id}`);
-      }
-      for (const key of Object.keys(node)) {
-        const value = node[key];
-        if (typeof value === 'object' && value !== null) pending.push(value);
-      }
-    }
-  }
+  someReference(resource, (reference) => {
+    const target = parseReference(reference, bases);
+    if (target) out.add(`${target.resourceType}/${target.id}`);
+    return false;
+  });
   return out;
 }
 

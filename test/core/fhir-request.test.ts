@@ -133,7 +133,7 @@ describe('requests fhirgate does not understand are refused (status, message)', 
     ['GET /Patient/123%2F..%2F456 (encoded slash survives)', http('GET /Patient/123%2F..%2F456'), 400, 'no percent-encoding'],
     ['GET /./Patient', http('GET /./Patient'), 400, "has a '.' segment"],
     ['GET Patient/1 (no leading slash)', http('GET Patient/1'), 400, "does not start with '/'"],
-    ['GET /Patient/1/extra', http('GET /Patient/1/extra'), 400, 'is not _history or an $operation'],
+    ['GET /Patient/1/extra', http('GET /Patient/1/extra'), 400, 'is not _history, an $operation or a resource type'],
     ['GET /Patient/1/_history/2/x', http('GET /Patient/1/_history/2/x'), 400, 'more segments than any FHIR interaction'],
     ['GET /Patient/1/_versions/2', http('GET /Patient/1/_versions/2'), 400, 'is not a FHIR interaction'],
     [`GET /Patient/${'a'.repeat(65)} (id too long)`, http(`GET /Patient/${'a'.repeat(65)}`), 400, 'is not a FHIR id'],
@@ -278,5 +278,24 @@ describe('parameters', () => {
 
   test('PUT /Patient?identifier=1: conditional update body may omit id', () => {
     expect(parseFhirRequest(http('PUT /Patient?identifier=1', { headers: FHIR_JSON, body: patient() })).conditional).toBe(true);
+  });
+});
+
+describe('compartment search (R4 http.html#vsearch)', () => {
+  test('GET /Patient/p1/Observation → a type search on Observation inside Patient p1\'s compartment', () => {
+    expect(parseFhirRequest(http('GET /Patient/p1/Observation?code=x'))).toMatchObject({
+      interaction: 'search-type',
+      resourceType: 'Observation',
+      compartment: { resourceType: 'Patient', id: 'p1' },
+      params: [{ key: 'code', value: 'x' }],
+    });
+  });
+
+  test('GET /Encounter/e1/Observation → 400 not-supported (only the Patient compartment)', () => {
+    expect(refusal(http('GET /Encounter/e1/Observation'))).toMatchObject({ status: 400, code: 'ERR_UNSUPPORTED' });
+  });
+
+  test('POST /Patient/p1/Observation → 405', () => {
+    expect(refusal(http('POST /Patient/p1/Observation')).status).toBe(405);
   });
 });

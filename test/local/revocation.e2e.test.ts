@@ -6,6 +6,11 @@
  * before, a new exchange, a new sign-in — is refused once the stated window has passed, with the
  * reason in the refusal, and allowed again after `users enable` / re-linking where that applies.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AdminDeleteUserCommand, CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { backendServicesRequest, backendServicesToken, clientAssertion, exchangeToken, machineToken } from '../../local/stack/clients';
 import { json, runCli, startStack, TEST_CACHE_TTL, TestStack } from '../cli/support';
@@ -192,4 +197,38 @@ test('clients revoke: new tokens refused at once; a token issued before is not c
   const window = json(await cli('--json', 'whoami', '--token', issued)).revocationWindow;
   expect(window).toMatchObject({ checkedOnline: false });
   expect(window.seconds).toBeLessThanOrEqual(300 + TEST_CACHE_TTL.authorizer);
+});
+
+test('all or nothing: when Cognito refuses AdminDisableUser, the link mark is rolled back and the user keeps access', async () => {
+  // The same stack seen through a proxy that answers AdminDisableUser with a Cognito error and passes everything else.
+  const upstream = stack.info.cognito.endpoint;
+  const proxy = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      if (String(req.headers['x-amz-target']).endsWith('.AdminDisableUser')) {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ __type: 'TooManyRequestsException', message: 'Rate exceeded' }));
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+      const answer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await answer.arrayBuffer()));
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const dir = await mkdtemp(join(tmpdir(), 'fhirgate-revocation-'));
+  try {
+    const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    await writeFile(join(dir, 'stack.json'), JSON.stringify({ ...stack.info, cognito: { ...stack.info.cognito, endpoint } }));
+    const bob = stack.info.users.find((u) => u.username === 'bob')!;
+    const failed = await runCli(['--local', 'users', 'disable', '--user', 'bob'], { dir });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^fhirgate: disabling bob in Cognito failed: .*Rate exceeded.*; rolled back: the disabled mark on the link of bob \(nothing was written\)\n$/);
+    expect(json(await cli('--json', 'links', 'get', '--user', 'bob'))).toMatchObject({ disabledAt: null });
+    await sleep(WINDOW_MS);
+    expect((await get((await signIn('bob', bob.password)).token!, 'Patient/pat-bob')).status).toBe(200);
+  } finally {
+    proxy.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -9,8 +9,8 @@
  * for user tokens, on-behalf-of tokens and new exchanges alike. Cognito is changed too, so the user
  * cannot sign in again (AdminDisableUser) and their refresh tokens die (AdminUserGlobalSignOut).
  *
- * Order: the reversible steps first (the link, then AdminDisableUser), registered for rollback;
- * the global sign-out last, because nothing can undo it.
+ * Order: the link first (the switch the authorizer reads), then Cognito; each reversible step is
+ * registered for rollback.
  */
 import {
   AdminDeleteUserCommand,
@@ -19,7 +19,7 @@ import {
   AdminUserGlobalSignOutCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { Command } from 'commander';
-import { call, PoolUser, resolveUser } from '../cognito';
+import { call, cognitoFailure, PoolUser, resolveUser } from '../cognito';
 import type { Context, Runner } from '../context';
 import type { StoredLink } from '../link-table';
 import { userOption } from '../options';
@@ -63,30 +63,33 @@ async function disableUser(ctx: Context, name: string): Promise<void> {
   }
   const at = new Date().toISOString();
   const rollback = new Rollback();
+  let signedOut: boolean;
   try {
     if (link && !linkDisabled) {
       await ctx.links.setDisabled(link, at);
       rollback.add(`the disabled mark on the link of ${user.username}`, () => ctx.links.setDisabled(withMark(link, at), undefined));
     }
+    // Sign out while the user is still enabled: Cognito may refuse to sign out a disabled user.
+    // AWS: "no longer accepts a signed-out user's refresh tokens"
+    // (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUserGlobalSignOut.html).
+    // Nothing undoes it, but a rollback after it leaves only a user who must sign in again.
+    signedOut = await signOut(ctx, user);
     if (user.enabled) {
       await cognito(target, `disabling ${user.username} in Cognito`, new AdminDisableUserCommand(pool(target, user)));
       rollback.add(`the Cognito disable of ${user.username}`, () => cognito(target, `enabling ${user.username}`, new AdminEnableUserCommand(pool(target, user))));
     }
-    // Last: it cannot be undone. AWS: "no longer accepts a signed-out user's refresh tokens"
-    // (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUserGlobalSignOut.html).
-    await cognito(target, `signing ${user.username} out everywhere`, new AdminUserGlobalSignOutCommand(pool(target, user)));
   } catch (err) {
     throw await rollback.fail(err);
   }
   if (!link) ctx.out.warn(`${user.username} has no link record: their tokens were refused already (ERR_NO_LINK)`);
   const disabledAt = linkDisabled ? link!.record.disabledAt! : at;
   const note = takesEffectNote(target);
-  ctx.out.result({ username: user.username, sub: user.sub, changed: true, disabledAt: link ? disabledAt : null, cognitoEnabled: false, signedOut: true, note }, () => [
+  ctx.out.result({ username: user.username, sub: user.sub, changed: true, disabledAt: link ? disabledAt : null, cognitoEnabled: false, signedOut, note }, () => [
     `Disabled ${user.username}`,
     ...fields([
       ['sub', user.sub],
       ['link', link ? `marked disabled (${disabledAt}): every token of theirs is refused with ERR_USER_DISABLED` : 'none'],
-      ['Cognito', 'disabled (no sign-in), signed out everywhere (refresh tokens revoked)'],
+      ['Cognito', `disabled (no sign-in)${signedOut ? ', signed out everywhere (refresh tokens revoked)' : ''}`],
     ]),
     note,
   ]);
@@ -141,6 +144,23 @@ async function deleteUser(ctx: Context, name: string): Promise<void> {
     `Deleted ${user.username} (sub ${user.sub}) and ${link ? 'their link record' : 'no link record (there was none)'}; FHIR resources are kept`,
     note,
   ]);
+}
+
+/**
+ * AdminUserGlobalSignOut. A user disabled earlier outside the CLI may be refused it by Cognito:
+ * then warn (their refresh tokens are refused while they stay disabled anyway) instead of failing.
+ */
+async function signOut(ctx: Context, user: PoolUser): Promise<boolean> {
+  try {
+    await ctx.target.cognito.send(new AdminUserGlobalSignOutCommand(pool(ctx.target, user)));
+    return true;
+  } catch (err) {
+    if (!user.enabled && err instanceof Error && err.name === 'NotAuthorizedException') {
+      ctx.out.warn(`Cognito did not sign out ${user.username} (already disabled: ${err.message}); their sessions end when they are deleted, or sign them out after users enable`);
+      return false;
+    }
+    throw cognitoFailure(ctx.target, `signing ${user.username} out everywhere`, err);
+  }
 }
 
 function pool(target: Target, user: PoolUser): { UserPoolId: string; Username: string } {

@@ -151,6 +151,9 @@ export class FhirgateStack extends Stack {
     output('JwksUrl', this.api.jwksUrl, 'Public keys of exchanged tokens');
     output('LinksTableName', this.links.table.tableName, 'DynamoDB links table (user → patients)');
     output('ClientsTableName', this.backendClients.clients.tableName, 'DynamoDB registry of SMART Backend Services clients (private_key_jwt)');
+    // The two caches that make up the revocation window (docs/revocation.md); the CLI reads them to state it.
+    output('AuthorizerCacheTtlSeconds', String(settings.authorizerCacheTtlSeconds), 'Seconds API Gateway caches an authorizer answer per token');
+    output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
   }
 }

@@ -44,9 +44,9 @@ export const STACK_OUTPUTS = {
   jwksUrl: 'JwksUrl',
   /** The HealthLake data store: named in the warning when patients cannot be checked. */
   healthLakeDatastoreId: 'HealthLakeDatastoreId',
-  /** Seconds the authorizer caches a link record (not output by the stack yet). */
+  /** Seconds the authorizer caches a link record. */
   linkCacheTtlSeconds: 'LinkCacheTtlSeconds',
-  /** Seconds API Gateway caches an authorizer answer per token (not output by the stack yet). */
+  /** Seconds API Gateway caches an authorizer answer per token. */
   authorizerCacheTtlSeconds: 'AuthorizerCacheTtlSeconds',
 } as const;
 

@@ -15,6 +15,8 @@ import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/dem
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
 import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
 import { DELEGATION_SCOPE } from '../../lib/identity';
+import { DEFAULT_FHIRGATE_SETTINGS } from '../../lib/settings';
+import { STACK_OUTPUTS } from '../../bin/cli/target';
 import { apiMethods, gatewayResponses, resourcesOfType, Synthesized, synthesize } from './synth';
 
 let s: Synthesized;
@@ -465,9 +467,14 @@ test('outputs: every URL and id a client or operator needs', () => {
     'LinksTableName',
     'ClientsTableName',
     'HealthLakeDatastoreId',
+    STACK_OUTPUTS.authorizerCacheTtlSeconds,
+    STACK_OUTPUTS.linkCacheTtlSeconds,
   ]) {
     expect(outputs).toContain(name);
   }
+  // What the CLI states as the revocation window of a deployed stack (bin/cli/target.ts).
+  expect(s.template.toJSON().Outputs[STACK_OUTPUTS.authorizerCacheTtlSeconds].Value).toBe(String(DEFAULT_FHIRGATE_SETTINGS.authorizerCacheTtlSeconds));
+  expect(s.template.toJSON().Outputs[STACK_OUTPUTS.linkCacheTtlSeconds].Value).toBe(String(DEFAULT_FHIRGATE_SETTINGS.linkCacheTtlSeconds));
   expect(s.template.toJSON().Outputs.ClientsTableName.Value).toEqual({ Ref: id(s.stack.backendClients.clients.node.defaultChild) });
 });
 

@@ -3,7 +3,8 @@
  * (RFC 8693) and uses the result against the FHIR API over HTTP. Exchanged tokens live 3 s here
  * (FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS) and the authorizer cache is off, so expiry is seen.
  */
-import { machineToken as machineTokenOf, signIn as signInTo } from '../../local/stack/clients';
+import { backendServicesRequest, backendServicesToken, clientAssertion, machineToken as machineTokenOf, signIn as signInTo } from '../../local/stack/clients';
+import { runCli } from '../cli/support';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
 
 jest.setTimeout(90_000);
@@ -101,4 +102,15 @@ test('refusals: analytics lacks the delegation scope; an exchanged token cannot 
   expect(JSON.parse(Buffer.from(guardian.body.access_token.split('.')[1], 'base64url').toString()).patient).toBe('pat-carol');
   expect((await exchangeFor('carols-mother', { patient: 'pat-alice' })).body.error).toBe('invalid_scope');
   expect((await exchange({ grant_type: 'password' })).body.error).toBe('unsupported_grant_type');
+});
+
+test('clients revoke on a stack whose tokens live 3 s (no authorizer cache): new tokens refused at once, the token in hand once its stated window (3 s + 0 s) has passed', async () => {
+  const issued = await backendServicesToken(stack.info);
+  // fhirgate --local clients revoke --client-id backend-sync
+  const revoked = await runCli(['--local', 'clients', 'revoke', '--client-id', 'backend-sync'], { dir: stack.dir });
+  expect({ code: revoked.code, stderr: revoked.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(await backendServicesRequest(stack.info, clientAssertion(stack.info))).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+  const window = JSON.parse(Buffer.from(issued.split('.')[1]!, 'base64url').toString()).exp * 1000 - Date.now();
+  await new Promise((r) => setTimeout(r, Math.max(0, window) + 300));
+  expect((await fhir(issued, 'Patient?_count=1')).status).toBe(401);
 });

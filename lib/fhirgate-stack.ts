@@ -110,14 +110,16 @@ export class FhirgateStack extends Stack {
       backend: this.backend,
       authz,
       discovery: {
-        issuer: this.identity.issuer,
-        authorizationEndpoint: `${this.identity.baseUrl}/oauth2/authorize`,
-        tokenEndpoint: `${this.identity.baseUrl}/oauth2/token`,
-        jwksUri: `${this.identity.issuer}/.well-known/jwks.json`,
-        tokenExchangeEndpoint: this.api.tokenExchangeUrl,
-        // The same /auth/token: it also takes SMART Backend Services client assertions.
-        backendTokenEndpoint: this.api.tokenExchangeUrl,
-        scopesSupported: ['openid', 'profile', 'email', ...this.identity.scopes],
+        // The token service's own issuer, endpoint and keys (RFC 8414); /auth/token takes every
+        // advertised grant, forwarding secret-based client_credentials to Cognito.
+        issuer: this.api.tokenExchangeIssuer,
+        tokenEndpoint: this.api.tokenExchangeUrl,
+        jwksUri: this.api.jwksUrl,
+        backendServices: true,
+        clientSecrets: true,
+        cognito: { issuer: this.identity.issuer, tokenEndpoint: `${this.identity.baseUrl}/oauth2/token` },
+        // What a token request to token_endpoint may ask for (no OpenID sign-in is served there).
+        scopesSupported: [...this.identity.scopes],
       },
       corsAllowedOrigins: settings.corsAllowedOrigins,
       logKey,
@@ -133,6 +135,8 @@ export class FhirgateStack extends Stack {
       retiringSigningKeyArns: props.retiringSigningKeyArns,
       // Assertions name the token endpoint as their `aud` (SMART Backend Services, RFC 7523 §3).
       backendClients: { tables: this.backendClients, tokenUrl: this.api.tokenExchangeUrl },
+      // Secret-based client_credentials at /auth/token is forwarded here (Cognito holds the secrets).
+      cognitoTokenUrl: `${this.identity.baseUrl}/oauth2/token`,
       logKey,
       ...common,
       reservedConcurrency: concurrency.tokenService,

@@ -44,6 +44,12 @@ export interface TokenServiceProps extends FunctionOptions {
    * @default - none: the token service only exchanges tokens
    */
   readonly backendClients?: BackendClientsConfig;
+  /**
+   * Cognito's `/oauth2/token`: `client_credentials` with a client secret sent to `/auth/token` is
+   * forwarded there, so the one advertised token endpoint accepts every advertised method.
+   * @default - none: client secrets are refused at /auth/token (invalid_client)
+   */
+  readonly cognitoTokenUrl?: string;
 }
 
 export class TokenService extends Construct {
@@ -81,6 +87,7 @@ export class TokenService extends Construct {
               [EXCHANGE_ENV.tokenUrl]: backend.tokenUrl,
             }
           : {}),
+        ...(props.cognitoTokenUrl ? { [EXCHANGE_ENV.cognitoTokenUrl]: props.cognitoTokenUrl } : {}),
       },
       // Client JWKS URLs are any https host a client registered, not only AWS endpoints.
       ...(backend ? { outboundCalls: 'Cognito JWKS, DynamoDB, KMS, and the https JWKS URLs of registered backend clients, on any internet host' } : {}),

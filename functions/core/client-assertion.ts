@@ -162,19 +162,24 @@ export function readAssertion(request: ClientCredentialsRequest): UnverifiedAsse
 
 /**
  * The claims rules (RFC 7523 §3, SMART Backend Services): `iss` = `sub` = the client, `aud` this
- * token endpoint exactly (a string, or a one-element array), `exp` in the future and no more than
- * five minutes ahead, `nbf` (when present) passed, and a `jti`. Returns what the replay check needs.
+ * token endpoint or this server's issuer identifier (a string, or a one-element array), `exp` in
+ * the future and no more than five minutes ahead, `nbf` (when present) passed, and a `jti`.
+ * Returns what the replay check needs.
  */
 export function checkAssertionClaims(
   payload: Readonly<Record<string, unknown>>,
-  expected: { readonly clientId: string; readonly tokenUrl: string; readonly now: number },
+  expected: { readonly clientId: string; readonly tokenUrl: string; readonly issuer?: string; readonly now: number },
 ): { readonly jti: string; readonly exp: number } {
   const { clientId, tokenUrl, now } = expected;
   if (payload.iss !== clientId || payload.sub !== clientId) throw bad('invalid_client', 'client_assertion "iss" and "sub" must be the client id');
   const aud = payload.aud;
   const audiences = Array.isArray(aud) ? aud : [aud];
-  // Exactly this endpoint: an assertion also meant for another server could be replayed there.
-  if (audiences.length !== 1 || audiences[0] !== tokenUrl) throw bad('invalid_client', `client_assertion "aud" must be ${tokenUrl}`);
+  // RFC 7523 §3 item 3: "the token endpoint URL of the authorization server MAY be used" and the
+  // issuer identifier identifies the server too (what oauth4webapi and openid-client send by
+  // default). Exactly one of those two and nothing else: an assertion also meant for another
+  // server could be replayed there.
+  const ours = expected.issuer === undefined ? [tokenUrl] : [tokenUrl, expected.issuer];
+  if (audiences.length !== 1 || !ours.includes(audiences[0] as string)) throw bad('invalid_client', `client_assertion "aud" must be ${ours.join(' or ')}`);
   const exp = payload.exp;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw bad('invalid_client', 'client_assertion needs a numeric "exp"');
   if (exp <= now) throw bad('invalid_client', 'client_assertion has expired');

@@ -46,8 +46,9 @@ export const PROXY_ENV = {
 export function proxyConfigFromEnv(env: Env): ProxyConfig {
   const paging = pagingKeyFromEnv(env);
   const discovery = JSON.parse(requiredEnv(env, PROXY_ENV.discovery)) as DiscoveryConfig;
-  if (typeof discovery.issuer !== 'string' || typeof discovery.tokenEndpoint !== 'string' || !Array.isArray(discovery.scopesSupported)) {
-    throw new TypeError(`${PROXY_ENV.discovery} needs issuer, tokenEndpoint and scopesSupported`);
+  const urls = [discovery.issuer, discovery.tokenEndpoint, discovery.jwksUri];
+  if (!urls.every((u) => typeof u === 'string') || !Array.isArray(discovery.scopesSupported) || typeof discovery.backendServices !== 'boolean' || typeof discovery.clientSecrets !== 'boolean') {
+    throw new TypeError(`${PROXY_ENV.discovery} needs issuer, tokenEndpoint, jwksUri, backendServices, clientSecrets and scopesSupported`);
   }
   return {
     backendUrl: requiredEnv(env, PROXY_ENV.backendUrl),

@@ -18,7 +18,7 @@ import { httpRequestFromEvent, publicBaseFromEvent, toProxyResult } from './even
 import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
 import type { AuditNotes } from './pep-context';
-import { backendErrorResponse, codeOf, json, parseBackendJson, ProxyResponse, responseForThrown } from './responses';
+import { codeOf, json, ProxyResponse, responseForThrown } from './responses';
 
 export interface ProxyDeps {
   readonly backend: FhirBackend;
@@ -55,7 +55,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     let response: ProxyResponse;
     try {
       const http = httpRequestFromEvent(event);
-      const discovery = await discoveryResponse(deps, http.method, http.path, publicBase);
+      const discovery = discoveryResponse(deps, http.method, http.path, publicBase);
       if (discovery) return toProxyResult(discovery, cors);
       principal = principalFromContext(event.requestContext?.authorizer);
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
@@ -83,16 +83,12 @@ function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined
   return undefined;
 }
 
-/** Public discovery routes; undefined for everything else. */
-async function discoveryResponse(deps: ProxyDeps, method: string, path: string, publicBase: string): Promise<ProxyResponse | undefined> {
+/** Public discovery routes, answered here without the backend; undefined for everything else. */
+function discoveryResponse(deps: ProxyDeps, method: string, path: string, publicBase: string): ProxyResponse | undefined {
   if (method !== 'GET') return undefined;
   if (path === '/.well-known/smart-configuration') {
     return { status: 200, headers: { 'content-type': 'application/json' }, body: smartConfiguration(deps.discovery) };
   }
-  if (path === '/metadata') {
-    const backend = await deps.backend.send({ method: 'GET', path: 'metadata' });
-    if (backend.status !== 200) return backendErrorResponse(backend.status);
-    return json(200, capabilityStatement(parseBackendJson(backend), deps.discovery, publicBase));
-  }
+  if (path === '/metadata') return json(200, capabilityStatement(deps.discovery, deps.settings, publicBase));
   return undefined;
 }

@@ -52,7 +52,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
     const hit = cached.get(key);
     if (hit && clock() - hit.created < maxAgeMs) return hit.verify;
     const jwksCache = new SimpleJwksCache({ fetcher, penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }) });
-    // iss is checked again here; aud, exp and jti are the core's (exactly the token URL, injectable clock).
+    // iss is checked again here; aud, exp and jti are the core's (the token URL or the issuer, injectable clock).
     const verifier = JwtVerifier.create({ issuer: clientId, audience: null, jwksUri: uri, customJwtCheck: checkKey }, { jwksCache });
     if (cached.size >= MAX_CACHED_CLIENTS) cached.clear();
     const entry = { verify: (jwt: string) => verifier.verify(jwt), created: clock() };

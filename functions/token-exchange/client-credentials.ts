@@ -34,7 +34,7 @@ export interface ClientCredentialsDeps {
   readonly registry: ClientRegistry;
   /** `jti` replay store (client-tables.ts `REPLAY_TABLE`). */
   readonly replay: ReplayStore;
-  /** The public URL of `POST /auth/token`: every assertion's `aud` must be exactly this. */
+  /** The public URL of `POST /auth/token`: every assertion's `aud` is this or the issuer (`policy.issuer`). */
   readonly tokenUrl: string;
   /** Signature checks against the client's keys. @default createAssertionVerifier() */
   readonly assertions?: AssertionVerifier;
@@ -64,13 +64,13 @@ export function createClientCredentialsGrant(deps: ClientCredentialsGrantDeps): 
   const assertions = deps.assertions ?? createAssertionVerifier();
   return async (params, event, audit) => {
     const request = parseClientCredentialsRequest(params);
-    // RFC 6749 §2.3: one authentication method per request; HTTP Basic is Cognito's (client secrets).
+    // RFC 6749 §2.3: one authentication method per request (the handler routes client secrets to Cognito).
     if (hasAuthorizationHeader(event)) throw new OAuthError('invalid_request', 'send no Authorization header: the client_assertion authenticates the client');
     const unverified = readAssertion(request);
     const clientId = unverified.clientId;
     audit.client = clientId; // claimed, not proven: bounded printable ASCII, so safe to log
     const now = Math.floor(deps.now() / 1000);
-    const expected = { clientId, tokenUrl: deps.tokenUrl, now };
+    const expected = { clientId, tokenUrl: deps.tokenUrl, issuer: deps.policy.issuer, now };
     // Cheap refusals first (expired, wrong aud, no jti): no registry read, no JWKS fetch for them.
     checkAssertionClaims(unverified.payload, expected);
     const client = await deps.registry.get(clientId);

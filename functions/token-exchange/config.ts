@@ -25,6 +25,8 @@ export interface TokenServiceConfig {
   readonly retiringKeyIds: readonly string[];
   /** SMART Backend Services (private_key_jwt); absent when neither table is configured. */
   readonly clientCredentials?: ClientCredentialsConfig;
+  /** Cognito's token endpoint, when client secrets are accepted (forwarded) at /auth/token. */
+  readonly cognitoTokenUrl?: string;
 }
 
 /** Where the backend client tables are (client-tables.ts) and which `aud` assertions must carry. */
@@ -49,6 +51,8 @@ export const EXCHANGE_ENV = {
   replayTable: 'FHIRGATE_CLIENT_ASSERTION_REPLAY_TABLE',
   /** The `aud` client assertions must carry, when the public token URL is not `${FHIRGATE_EXCHANGE_ISSUER}/token`. */
   tokenUrl: 'FHIRGATE_TOKEN_URL',
+  /** Cognito's `/oauth2/token`: secret-based client_credentials at /auth/token is forwarded there. */
+  cognitoTokenUrl: 'FHIRGATE_COGNITO_TOKEN_URL',
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
@@ -75,6 +79,7 @@ export function tokenServiceConfigFromEnv(env: Env): TokenServiceConfig {
     signingKeyId: requiredEnv(env, EXCHANGE_ENV.signingKeyId),
     retiringKeyIds: (env[EXCHANGE_ENV.retiringKeyIds] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ...(clientCredentials ? { clientCredentials } : {}),
+    ...(env[EXCHANGE_ENV.cognitoTokenUrl] ? { cognitoTokenUrl: absoluteUrl(env[EXCHANGE_ENV.cognitoTokenUrl]!, EXCHANGE_ENV.cognitoTokenUrl) } : {}),
   };
 }
 

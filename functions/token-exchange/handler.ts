@@ -33,8 +33,12 @@ import {
 import type { LinkStore } from '../authorizer/link-store';
 import type { TokenVerifier } from '../authorizer/verifier';
 import type { Logger } from '../shared/log';
+import { presentedClient, PresentedClient } from '../core/client-auth';
+import { authorizationServerMetadata, ServedOAuth } from '../core/oauth-metadata';
+import { CLIENT_CHALLENGE } from '../shared/www-authenticate';
 import { ClientCredentialsDeps, createClientCredentialsGrant, wantsClientCredentials } from './client-credentials';
-import { formParams, jsonResponse, oauthErrorResponse } from './http';
+import type { CognitoTokenEndpoint } from './cognito-token-endpoint';
+import { formParams, headerValues, jsonResponse, oauthErrorResponse } from './http';
 import { signAccessToken } from './jwt';
 import type { JwtSigner, PublicSigningJwk } from './signer';
 
@@ -56,6 +60,11 @@ export interface TokenExchangeDeps {
   readonly newJti?: () => string;
   /** SMART Backend Services (private_key_jwt `client_credentials`). @default undefined: grant not offered */
   readonly clientCredentials?: ClientCredentialsDeps;
+  /**
+   * Cognito's token endpoint: secret-based `client_credentials` is forwarded there, and a client
+   * secret presented on an exchange is verified there. @default undefined: client secrets are refused
+   */
+  readonly cognito?: CognitoTokenEndpoint;
 }
 
 export interface JwksDeps {
@@ -70,8 +79,18 @@ export interface TokenServiceDeps extends TokenExchangeDeps {
   readonly retiringKeys?: readonly JwtSigner[];
 }
 
-/** The routes (API Gateway REST `resource` values) the token service answers. */
-export const TOKEN_SERVICE_ROUTES = { token: '/auth/token', jwks: '/auth/jwks.json' } as const;
+/**
+ * The routes (API Gateway REST `resource` values) the token service answers. The metadata is at
+ * the RFC 8414 §3.1 location for the issuer `…/auth` (`/.well-known/oauth-authorization-server`
+ * inserted before the issuer's path) and under the issuer itself, which is the one a stage-prefixed
+ * API Gateway URL can route (clients pass that URL explicitly).
+ */
+export const TOKEN_SERVICE_ROUTES = {
+  token: '/auth/token',
+  jwks: '/auth/jwks.json',
+  metadata: '/.well-known/oauth-authorization-server/auth',
+  issuerMetadata: '/auth/.well-known/oauth-authorization-server',
+} as const;
 
 /** Create the token endpoint: RFC 8693 exchange, plus private_key_jwt client_credentials when `clientCredentials` is given. */
 export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandler {
@@ -87,14 +106,24 @@ export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandle
       // RFC 6749 §3.2: the token endpoint takes POST only.
       if (event.httpMethod !== 'POST') return jsonResponse(405, new OAuthError('invalid_request', 'use POST').toJSON(), { Allow: 'POST' });
       const params = formParams(event);
-      if (backend && wantsClientCredentials(params)) {
+      // RFC 6749 §2.3: whatever client authentication is presented is verified, on every grant.
+      const client = presentedClient(params, headerValues(event, 'authorization'));
+      if (client.kind !== 'none') audit.client = client.kind === 'assertion' ? 'client_assertion' : client.clientId;
+      if (wantsClientCredentials(params) && (backend || deps.cognito)) {
         audit.grant_type = GRANT_TYPE_CLIENT_CREDENTIALS;
+        if (client.kind === 'secret') return await forwardToCognito(deps.cognito, params, event);
+        if (client.kind !== 'assertion' || !backend) throw noClientAuthentication(deps);
         return await backend(params, event, audit);
       }
-      const request = parseExchange(params, backend !== undefined);
+      const request = parseExchange(params, backend !== undefined || deps.cognito !== undefined);
       checkTarget(request, deps.policy);
+      await authenticateExchangeClient(deps.cognito, client, event);
       // The actor first: without a delegating client, nothing is said about the user's token.
       const actor = actorOf(await verified(deps.verifier, request.actorToken, 'actor_token', 'invalid_request'), deps.clients, deps.policy);
+      // RFC 6749 §5.2 invalid_grant: the actor token "was issued to another client".
+      if (client.kind !== 'none' && client.kind !== 'assertion' && client.clientId !== actor.clientId) {
+        throw new OAuthError('invalid_grant', 'actor_token was issued to another client than the one presented');
+      }
       const subject = subjectOf(await verified(deps.verifier, request.subjectToken, 'subject_token', 'invalid_grant'), deps.clients, deps.policy);
       const link = await linkOf(deps.links, subject.sub);
       const now = Math.floor(clock() / 1000);
@@ -140,14 +169,34 @@ export function createJwksHandler(deps: JwksDeps): ProxyHandler {
   };
 }
 
-/** Both routes behind one function: what `index.ts` exports and the local stack mounts. */
+/** Create the RFC 8414 metadata endpoint: what `served` says, for clients and resource servers. */
+export function createMetadataHandler(served: ServedOAuth): ProxyHandler {
+  const body = JSON.stringify(authorizationServerMetadata(served));
+  return async (event) => {
+    if (event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD') {
+      return jsonResponse(405, { error: 'invalid_request', error_description: 'use GET' }, { Allow: 'GET, HEAD' });
+    }
+    return { statusCode: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=300' }, body: event.httpMethod === 'HEAD' ? '' : body };
+  };
+}
+
+/** What this token service serves, as RFC 8414 metadata and the SMART configuration describe it. */
+export function servedBy(deps: TokenServiceDeps, urls: { tokenEndpoint: string; jwksUri: string }): ServedOAuth {
+  return { issuer: deps.policy.issuer, ...urls, backendServices: deps.clientCredentials !== undefined, clientSecrets: deps.cognito !== undefined };
+}
+
+/** Every route behind one function: what `index.ts` exports and the local stack mounts. */
 export function createTokenServiceHandler(deps: TokenServiceDeps): ProxyHandler {
   const exchange = createTokenExchangeHandler(deps);
   const jwks = createJwksHandler({ keys: [deps.signer, ...(deps.retiringKeys ?? [])] });
+  // The public URLs sit beside the issuer (`…/auth/token`, `…/auth/jwks.json`), as the CDK API and the local gateway route them.
+  const base = deps.policy.issuer.replace(/\/+$/, '');
+  const metadata = createMetadataHandler(servedBy(deps, { tokenEndpoint: `${base}/token`, jwksUri: `${base}/jwks.json` }));
   return async (event) => {
     const route = event.resource || event.path;
     if (route === TOKEN_SERVICE_ROUTES.token) return exchange(event);
     if (route === TOKEN_SERVICE_ROUTES.jwks) return jwks(event);
+    if (route === TOKEN_SERVICE_ROUTES.metadata || route === TOKEN_SERVICE_ROUTES.issuerMetadata) return metadata(event);
     return jsonResponse(404, { error: 'not_found', error_description: 'no such route' });
   };
 }
@@ -186,6 +235,38 @@ function parseExchange(params: FormParams, clientCredentialsOffered: boolean) {
     }
     throw err;
   }
+}
+
+/**
+ * Secret-based client_credentials: Cognito holds the secrets and issues the token, so the form and
+ * the Basic header go there unchanged and its answer comes back (RFC 6749 §5.1/§5.2 shapes both).
+ */
+async function forwardToCognito(cognito: CognitoTokenEndpoint | undefined, params: FormParams, event: Parameters<ProxyHandler>[0]): Promise<APIGatewayProxyResult> {
+  if (!cognito) throw new OAuthError('invalid_client', 'client secrets are not accepted here: authenticate with a client_assertion (private_key_jwt)');
+  const answer = await cognito.post(new URLSearchParams(params as [string, string][]), headerValues(event, 'authorization')[0]);
+  return jsonResponse(answer.status, answer.body, answer.status === 401 ? { 'WWW-Authenticate': CLIENT_CHALLENGE } : {});
+}
+
+/** client_credentials with no client authentication at all: RFC 6749 §4.4.2 requires it (§5.2 invalid_client). */
+function noClientAuthentication(deps: TokenExchangeDeps): OAuthError {
+  const methods = [...(deps.clientCredentials ? ['a client_assertion (private_key_jwt)'] : []), ...(deps.cognito ? ['client_secret_basic', 'client_secret_post'] : [])];
+  return new OAuthError('invalid_client', `client_credentials needs client authentication: ${methods.join(', ')}`);
+}
+
+/**
+ * The client authentication presented on an exchange (RFC 8693 §2.1: "client authentication …
+ * as described in RFC 6749 §2.3"). A client secret is checked with Cognito, which holds it: a
+ * client_credentials request with those credentials must succeed (the token is discarded). A
+ * client_assertion authenticates SMART Backend Services clients, which are never actors (actors
+ * hold Cognito machine tokens), so on an exchange it is refused rather than half-checked.
+ */
+async function authenticateExchangeClient(cognito: CognitoTokenEndpoint | undefined, client: PresentedClient, event: Parameters<ProxyHandler>[0]): Promise<void> {
+  if (client.kind === 'assertion') throw new OAuthError('invalid_client', 'client_assertion is accepted on client_credentials only; on an exchange the actor_token names the client');
+  if (client.kind !== 'secret') return;
+  if (!cognito) throw new OAuthError('invalid_client', 'client secrets cannot be verified by this token service');
+  const form = new URLSearchParams({ grant_type: GRANT_TYPE_CLIENT_CREDENTIALS, ...(client.method === 'client_secret_post' ? { client_id: client.clientId, client_secret: client.secret } : {}) });
+  const answer = await cognito.post(form, client.method === 'client_secret_basic' ? headerValues(event, 'authorization')[0] : undefined);
+  if (answer.status !== 200) throw new OAuthError('invalid_client', 'client authentication failed');
 }
 
 /** Log why (never a token), answer per RFC 6749 §5.2, or 503/500 when it was not the caller's fault. */

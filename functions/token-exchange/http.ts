@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { OAuthError } from '../core/oauth-error';
 import type { FormParams } from '../core/token-exchange';
+import { CLIENT_CHALLENGE } from '../shared/www-authenticate';
 
 /** A token request is a few KB; 64 KiB is far beyond any honest one. */
 export const MAX_FORM_BYTES = 64 * 1024;
@@ -34,13 +35,13 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
   return { statusCode, headers: { ...NO_STORE, ...headers }, body: JSON.stringify(body) };
 }
 
-/** An OAuth error response (RFC 6749 §5.2). */
+/** An OAuth error response (RFC 6749 §5.2); `invalid_client` carries the client challenge. */
 export function oauthErrorResponse(err: OAuthError): APIGatewayProxyResult {
-  return jsonResponse(err.status, err.toJSON());
+  return jsonResponse(err.status, err.toJSON(), err.code === 'invalid_client' ? { 'WWW-Authenticate': CLIENT_CHALLENGE } : {});
 }
 
-/** Every value of a header, whatever its case, from both header maps API Gateway fills. */
-function headerValues(event: APIGatewayProxyEvent, name: string): string[] {
+/** Every value of a header (name lower-case), whatever its case, from both header maps API Gateway fills. */
+export function headerValues(event: APIGatewayProxyEvent, name: string): string[] {
   const multi = Object.entries(event.multiValueHeaders ?? {}).filter(([k]) => k.toLowerCase() === name);
   if (multi.length > 0) return multi.flatMap(([, v]) => v ?? []);
   return Object.entries(event.headers ?? {})

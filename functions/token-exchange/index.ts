@@ -11,6 +11,7 @@ import { createTokenVerifier } from '../authorizer/verifier';
 import { jsonLogger } from '../shared/log';
 import { tokenServiceConfigFromEnv } from './config';
 import { createAssertionVerifier } from './assertion-verifier';
+import { createCognitoTokenEndpoint } from './cognito-token-endpoint';
 import type { ClientCredentialsDeps } from './client-credentials';
 import { DynamoClientRegistry } from './client-registry';
 import { createTokenServiceHandler, ProxyHandler } from './handler';
@@ -59,6 +60,7 @@ async function build(): Promise<ProxyHandler> {
     retiringKeys,
     log: jsonLogger,
     ...(clientCredentials ? { clientCredentials } : {}),
+    ...(config.cognitoTokenUrl ? { cognito: createCognitoTokenEndpoint(config.cognitoTokenUrl) } : {}),
   });
 }
 

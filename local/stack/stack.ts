@@ -20,6 +20,7 @@ import { createHttpBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createTokenServiceHandler, TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
+import { createCognitoTokenEndpoint } from '../../functions/token-exchange/cognito-token-endpoint';
 import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
 import { DynamoReplayStore } from '../../functions/token-exchange/replay-store';
@@ -140,6 +141,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           replay: new DynamoReplayStore(dynamo.client, CLIENT_TABLES.replay),
           tokenUrl: `${url}${TOKEN_SERVICE_ROUTES.token}`,
         },
+        cognito: createCognitoTokenEndpoint(cognito.tokenUrl),
       });
       const proxy = createProxyHandler({
         publicBaseUrl: fhirBaseUrl,
@@ -147,12 +149,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         settings,
         signer: createHmacPageSigner(randomBytes(32)),
         discovery: {
-          issuer: cognito.issuer,
-          tokenEndpoint: cognito.tokenUrl,
-          jwksUri: cognito.jwksUri,
-          tokenExchangeEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
-          backendTokenEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
-          scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+          issuer: exchange.issuer,
+          tokenEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
+          jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`,
+          backendServices: true,
+          clientSecrets: true,
+          cognito: { issuer: cognito.issuer, tokenEndpoint: cognito.tokenUrl },
+          scopesSupported: ['patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
         },
         cors,
         log,
@@ -163,6 +166,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         publicIntegrations: [
           { method: 'POST', path: TOKEN_SERVICE_ROUTES.token, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.jwks, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.metadata, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.issuerMetadata, handler: tokenService },
         ],
         authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
         domainName: host,

@@ -103,7 +103,7 @@ test('no write outside the caller\'s compartments ever reaches the store', async
           domainName: 'gw.test',
           authorizerCacheTtlSeconds: 0,
           authorizer: async (e) => fhirPolicy('Allow', 'u', e.methodArn, principalToContext(p)),
-          proxy: createProxyHandler({ backend: recordingBackend(stored, writes), settings: DEFAULT_SETTINGS, signer, discovery: { issuer: 'x', tokenEndpoint: 'x', scopesSupported: [] }, log: () => {} }),
+          proxy: createProxyHandler({ backend: recordingBackend(stored, writes), settings: DEFAULT_SETTINGS, signer, discovery: { issuer: 'x', tokenEndpoint: 'x', jwksUri: 'x', backendServices: false, clientSecrets: false, scopesSupported: [] }, log: () => {} }),
         });
         const url = new URL(`http://x/fhir/${w.path}`);
         await gateway.handle({

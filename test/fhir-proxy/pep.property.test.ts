@@ -106,7 +106,7 @@ test('no resource outside the caller\'s compartments ever reaches a patient-scop
         domainName: 'gw.test',
         authorizerCacheTtlSeconds: 0,
         authorizer: async (e) => fhirPolicy('Allow', 'u', e.methodArn, principalToContext(p)),
-        proxy: createProxyHandler({ backend: backendFor(store, pick), settings: DEFAULT_SETTINGS, signer, discovery: { issuer: 'x', tokenEndpoint: 'x', scopesSupported: [] }, log: () => {} }),
+        proxy: createProxyHandler({ backend: backendFor(store, pick), settings: DEFAULT_SETTINGS, signer, discovery: { issuer: 'x', tokenEndpoint: 'x', jwksUri: 'x', backendServices: false, clientSecrets: false, scopesSupported: [] }, log: () => {} }),
       });
       const url = new URL(`http://x/fhir/${path}`);
       const res = await gateway.handle({ method: 'GET', path: decodeURIComponent(url.pathname), query: [...url.searchParams], headers: { authorization: 'Bearer t' } });

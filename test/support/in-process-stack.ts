@@ -120,7 +120,7 @@ export async function startInProcessStack(options: InProcessStackOptions = {}): 
     backend,
     settings: DEFAULT_SETTINGS,
     signer: createHmacPageSigner(randomBytes(32)),
-    discovery: { issuer: issuer.issuer, tokenEndpoint: `${issuer.issuer}/oauth2/token`, scopesSupported: ['openid', 'patient/*.rs'] },
+    discovery: { issuer: 'https://gateway.test/auth', tokenEndpoint: 'https://gateway.test/auth/token', jwksUri: 'https://gateway.test/auth/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: ['patient/*.rs'] },
     cors: options.cors,
     log,
   });

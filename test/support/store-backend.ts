@@ -66,7 +66,7 @@ export function proxyFor(backend: FhirBackend, options: { settings?: AuthzSettin
     backend,
     settings: options.settings ?? DEFAULT_SETTINGS,
     signer,
-    discovery: { issuer: 'https://issuer.test', tokenEndpoint: 'https://issuer.test/token', scopesSupported: [] },
+    discovery: { issuer: 'https://issuer.test/auth', tokenEndpoint: 'https://issuer.test/auth/token', jwksUri: 'https://issuer.test/auth/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: [] },
     log: (record) => options.logs?.push(record),
   });
   return async (principal: Principal, method: string, pathAndQuery: string, body?: unknown): Promise<CallResult> => {

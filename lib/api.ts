@@ -6,8 +6,9 @@
  * | `/fhir`, `/fhir/{proxy+}` | ANY | TOKEN authorizer | FHIR proxy (PEP) |
  * | `/fhir/metadata`, `/fhir/.well-known/smart-configuration` | GET | none (discovery is public) | FHIR proxy |
  * | each `/fhir…` resource above, only when CORS origins are configured | OPTIONS | none (CORS preflight) | FHIR proxy |
- * | `/auth/token` | POST | none (the form carries both tokens, or a client assertion) | token service |
+ * | `/auth/token` | ANY (the service answers 405 but to POST) | none (the form carries both tokens, or a client assertion) | token service |
  * | `/auth/jwks.json` | GET | none (public keys) | token service |
+ * | `/auth/.well-known/oauth-authorization-server` | GET | none (RFC 8414 metadata) | token service |
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
@@ -36,6 +37,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
 import { validateOrigins } from '../functions/shared/cors';
+import { GATEWAY_CHALLENGES } from '../functions/shared/www-authenticate';
 import { FhirgateWaf } from './waf';
 
 /** Bearer token shape the TOKEN authorizer accepts before it is even invoked (RFC 6750 §2.1 b64token). */
@@ -224,13 +226,20 @@ export class FhirgateApi extends Construct {
     }
   }
 
-  /** `POST /auth/token` and `GET /auth/jwks.json` to the token service, without an authorizer. */
+  /**
+   * `POST /auth/token`, `GET /auth/jwks.json` and the RFC 8414 metadata under the issuer
+   * (`GET /auth/.well-known/oauth-authorization-server`) to the token service, without an
+   * authorizer. The RFC 8414 §3.1 location (`/.well-known/oauth-authorization-server/<stage>/auth`
+   * at the host root) is outside the stage, so API Gateway cannot route it.
+   */
   addTokenRoutes(tokenService: lambda.IFunction): void {
     const integration = new apigw.LambdaIntegration(tokenService, { allowTestInvoke: false });
     const auth = this.restApi.root.addResource('auth');
     const methods = [
-      auth.addResource('token').addMethod('POST', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+      // ANY, so a wrong method reaches the token service and gets its RFC 6749 JSON 405 with `Allow: POST`.
+      auth.addResource('token').addMethod('ANY', integration, { authorizationType: apigw.AuthorizationType.NONE }),
       auth.addResource('jwks.json').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+      auth.addResource('.well-known').addResource('oauth-authorization-server').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
     ];
     for (const method of methods) {
       Validations.of(method).acknowledge(
@@ -266,11 +275,14 @@ export class FhirgateApi extends Construct {
       });
 
     // No token, a malformed header, or the authorizer said "Unauthorized" (RFC 6750 §3).
+    // The challenges are the ones the local gateway sends (functions/shared/www-authenticate.ts).
     respond('Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', body('login', 'Unauthorized', 'ERR_TOKEN_INVALID'), {
-      'WWW-Authenticate': "'Bearer'",
+      'WWW-Authenticate': `'${GATEWAY_CHALLENGES.unauthorized}'`,
     });
     // The authorizer's Deny policy: its context carries the reason (as the local gateway shows it).
-    respond('AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403', body('forbidden', '$context.authorizer.reason', 'ERR_FORBIDDEN'));
+    respond('AccessDenied', apigw.ResponseType.ACCESS_DENIED, '403', body('forbidden', '$context.authorizer.reason', 'ERR_FORBIDDEN'), {
+      'WWW-Authenticate': `'${GATEWAY_CHALLENGES.accessDenied}'`,
+    });
     // A route that does not exist (API Gateway says 403 "Missing Authentication Token").
     respond('NoSuchRoute', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', body('not-found', 'no such route', 'ERR_NOT_FOUND'));
     // Everything else API Gateway refuses (throttling, payload too large, …): its own message.

@@ -4,6 +4,7 @@
  */
 import { DependencyError, FhirgateError, NotFoundError, RequestError } from '../core/errors';
 import { outcomeForError } from '../core/operation-outcome';
+import { bearerRefusalHeaders } from '../shared/www-authenticate';
 import type { BackendResponse } from './backend';
 
 export interface ProxyResponse {
@@ -19,10 +20,22 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { 'content-type': FHIR_JSON, ...headers }, body };
 }
 
-/** The error response for any thrown value (see outcomeForError). */
+/** The error response for any thrown value (see outcomeForError), with the headers its status calls for. */
 export function errorResponse(err: unknown): ProxyResponse {
   const { status, body } = outcomeForError(err);
-  return json(status, body);
+  return json(status, body, err instanceof FhirgateError ? errorHeaders(err) : {});
+}
+
+/**
+ * RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field"; RFC 6750 §3: a token refused
+ * (401) or lacking scope (403) gets a Bearer challenge.
+ */
+function errorHeaders(err: FhirgateError): Record<string, string> {
+  const expected = err.evidence.expected;
+  if (err.status === 405 && Array.isArray(expected)) return { allow: expected.join(', ') };
+  if (err.status === 401) return bearerRefusalHeaders('invalid_token', err.message);
+  if (err.code === 'ERR_SCOPE_INSUFFICIENT') return bearerRefusalHeaders('insufficient_scope', err.message);
+  return {};
 }
 
 /** Parse a backend JSON body; a body that is not JSON is a backend failure (502). */

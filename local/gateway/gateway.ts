@@ -13,6 +13,7 @@ import type {
 } from 'aws-lambda';
 import { outcome } from '../../functions/core/operation-outcome';
 import { CorsConfig, corsHeaders } from '../../functions/shared/cors';
+import { bearerRefusalHeaders } from '../../functions/shared/www-authenticate';
 import { evaluatePolicy } from './iam-policy';
 
 export interface GatewayRequest {
@@ -34,8 +35,8 @@ export interface GatewayOptions {
   readonly authorizer: (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
   readonly proxy: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   /**
-   * Further Lambda proxy integrations without the authorizer, by exact method and path (the token
-   * service: `POST /auth/token`, `GET /auth/jwks.json`).
+   * Further Lambda proxy integrations without the authorizer, by exact method (or `ANY`) and path
+   * (the token service: `ANY /auth/token`, `GET /auth/jwks.json`, its metadata).
    */
   readonly publicIntegrations?: readonly { method: string; path: string; handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> }[];
   /** Authorizer result cache TTL; 0 disables caching. @default 300 */
@@ -75,9 +76,13 @@ export class GatewayEmulator {
 
   private async route(req: GatewayRequest): Promise<GatewayResponse> {
     const { stage = 'local' } = this.options;
-    const integration = this.options.publicIntegrations?.find((r) => r.path === req.path);
-    if (integration) {
-      if (integration.method !== req.method) return gatewayError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}`);
+    const onPath = this.options.publicIntegrations?.filter((r) => r.path === req.path) ?? [];
+    const integration = onPath.find((r) => r.method === req.method || r.method === 'ANY');
+    if (onPath.length > 0) {
+      if (!integration) {
+        const allow = onPath.map((r) => r.method).join(', ');
+        return gatewayError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}`, { allow });
+      }
       const event = this.proxyEvent(req, undefined, stage, undefined, undefined, req.path);
       const result = await integration.handler(event);
       return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
@@ -93,7 +98,7 @@ export class GatewayEmulator {
     if (!isPublic) {
       const authorization = header(req.headers, 'authorization');
       // API Gateway answers 401 itself when the identity source is missing; the authorizer is not called.
-      if (!authorization) return gatewayError(401, 'ERR_TOKEN_MISSING', 'Unauthorized');
+      if (!authorization) return gatewayError(401, 'ERR_TOKEN_MISSING', 'Unauthorized', bearerRefusalHeaders('missing'));
       const decided = await this.authorize(authorization, methodArn);
       if ('error' in decided) return decided.error;
       context = decided.result.context as Record<string, unknown> | undefined;
@@ -117,13 +122,14 @@ export class GatewayEmulator {
         result = { result: fresh, expires: now + ttl };
         if (ttl > 0) this.cache.set(token, result);
       } catch (err) {
-        if (err instanceof Error && err.message === 'Unauthorized') return { error: gatewayError(401, 'ERR_TOKEN_INVALID', 'Unauthorized') };
+        if (err instanceof Error && err.message === 'Unauthorized') return { error: gatewayError(401, 'ERR_TOKEN_INVALID', 'Unauthorized', bearerRefusalHeaders('invalid_token')) };
         return { error: gatewayError(500, 'ERR_DEPENDENCY_FAILED', 'authorizer failed') };
       }
     }
     if (evaluatePolicy(result.result, methodArn) === 'Deny') {
       const reason = (result.result.context as Record<string, unknown> | undefined)?.reason;
-      return { error: gatewayError(403, 'ERR_FORBIDDEN', typeof reason === 'string' ? reason : 'User is not authorized to access this resource') };
+      const text = typeof reason === 'string' ? reason : 'User is not authorized to access this resource';
+      return { error: gatewayError(403, 'ERR_FORBIDDEN', text, bearerRefusalHeaders('insufficient_scope')) };
     }
     return { result: result.result };
   }
@@ -196,7 +202,11 @@ function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string
   return out;
 }
 
-/** Gateway-generated errors, shaped like fhirgate's gateway responses in the CDK stack. */
-function gatewayError(status: number, code: Parameters<typeof outcome>[0], text: string): GatewayResponse {
-  return { status, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(outcome(code, text)) };
+/**
+ * Gateway-generated errors, shaped like fhirgate's gateway responses in the CDK stack (the same
+ * challenges, from functions/shared/www-authenticate.ts). Unlike API Gateway, the emulation can
+ * tell a missing token from a refused one, and says so as RFC 6750 §3.1 asks.
+ */
+function gatewayError(status: number, code: Parameters<typeof outcome>[0], text: string, extra: Record<string, string> = {}): GatewayResponse {
+  return { status, headers: { 'content-type': 'application/fhir+json', 'cache-control': 'no-store', ...extra }, body: JSON.stringify(outcome(code, text)) };
 }

@@ -164,7 +164,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         authorizer,
         proxy,
         publicIntegrations: [
-          { method: 'POST', path: TOKEN_SERVICE_ROUTES.token, handler: tokenService },
+          { method: 'ANY', path: TOKEN_SERVICE_ROUTES.token, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.jwks, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.metadata, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.issuerMetadata, handler: tokenService },

@@ -32,10 +32,11 @@ test('every other FHIR method keeps its authorizer; no OPTIONS outside /fhir', (
   expect(table).toEqual([
     'ANY /fhir CUSTOM',
     'ANY /fhir/{proxy+} CUSTOM',
+    'ANY /auth/token NONE',
+    'GET /auth/.well-known/oauth-authorization-server NONE',
     'GET /auth/jwks.json NONE',
     'GET /fhir/.well-known/smart-configuration NONE',
     'GET /fhir/metadata NONE',
-    'POST /auth/token NONE',
   ]);
 });
 

@@ -18,7 +18,7 @@ beforeAll(() => {
   const env = {
     [PROXY_ENV.backendUrl]: 'http://127.0.0.1:9/r4', // never reached by these requests
     [PROXY_ENV.pagingKey]: randomBytes(32).toString('base64'),
-    [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x', tokenEndpoint: 'https://auth.example/oauth2/token', scopesSupported: ['patient/*.rs'] }),
+    [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://api.example/prod/auth', tokenEndpoint: 'https://api.example/prod/auth/token', jwksUri: 'https://api.example/prod/auth/jwks.json', backendServices: true, clientSecrets: true, scopesSupported: ['patient/*.rs'] }),
     [PROXY_ENV.corsOrigins]: PORTAL,
   };
   Object.assign(process.env, env);
@@ -49,7 +49,7 @@ function event(method: string, resource: string, path: string, proxy?: string, h
 test('GET /fhir/.well-known/smart-configuration (explicit public route) answers the SMART configuration', async () => {
   const res = await entry.handler(event('GET', '/fhir/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'));
   expect(res.statusCode).toBe(200);
-  expect(JSON.parse(res.body)).toMatchObject({ token_endpoint: 'https://auth.example/oauth2/token' });
+  expect(JSON.parse(res.body)).toMatchObject({ token_endpoint: 'https://api.example/prod/auth/token' });
 });
 
 test.each([

@@ -9,6 +9,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { ENV } from '../../functions/authorizer/config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
+import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
 import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
@@ -252,12 +253,18 @@ test('the token service finds both client tables, and the token URL it expects a
   expect(JSON.stringify(env[EXCHANGE_ENV.tokenUrl])).toContain('/prod/auth/token');
 });
 
-test('discovery advertises /auth/token for SMART Backend Services clients', () => {
+test('discovery advertises /auth/token (which takes every advertised grant) and fhirgate\'s own issuer and JWKS', () => {
   // The discovery JSON is an Fn::Join; with each Ref written as ${LogicalId} it parses as JSON.
   const [, parts] = fnProps('proxy').Environment.Variables[PROXY_ENV.discovery]['Fn::Join'] as [string, (string | { Ref: string })[]];
   const discovery = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `\${${p.Ref}}`)).join(''));
-  expect(discovery.backendTokenEndpoint).toBe(`https://\${${id(s.stack.api.restApi.node.defaultChild)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/prod/auth/token`);
-  expect(discovery.backendTokenEndpoint).toBe(discovery.tokenExchangeEndpoint);
+  const base = `https://\${${id(s.stack.api.restApi.node.defaultChild)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/prod/auth`;
+  expect(discovery).toMatchObject({ issuer: base, tokenEndpoint: `${base}/token`, jwksUri: `${base}/jwks.json`, backendServices: true, clientSecrets: true });
+  // What the SMART configuration then says, rendered from that environment: token_endpoint takes private_key_jwt and client secrets.
+  const smart = smartConfiguration(discovery);
+  expect(smart).toMatchObject({ token_endpoint: `${base}/token`, token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] });
+  expect(smart).not.toHaveProperty('authorization_endpoint');
+  // /auth/token forwards client secrets to Cognito's token endpoint.
+  expect(JSON.stringify(fnProps('tokenService').Environment.Variables[EXCHANGE_ENV.cognitoTokenUrl])).toContain('/oauth2/token');
 });
 
 describe('IAM: least privilege', () => {
@@ -366,10 +373,11 @@ describe('API Gateway', () => {
     expect(table).toEqual([
       'ANY /fhir CUSTOM authorizer',
       'ANY /fhir/{proxy+} CUSTOM authorizer',
+      'ANY /auth/token NONE',
+      'GET /auth/.well-known/oauth-authorization-server NONE',
       'GET /auth/jwks.json NONE',
       'GET /fhir/.well-known/smart-configuration NONE',
       'GET /fhir/metadata NONE',
-      'POST /auth/token NONE',
     ]);
     for (const m of methods()) if (m.auth === 'CUSTOM') expect(m.authorizer).toEqual(authorizerId);
   });

@@ -8,7 +8,7 @@ import { proxyConfigFromEnv, PROXY_ENV } from '../../functions/fhir-proxy/config
 const BASE = {
   [PROXY_ENV.backendUrl]: 'https://fhir.example.org/r4',
   [PROXY_ENV.pagingKmsKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/0000',
-  [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', scopesSupported: [] }),
+  [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', jwksUri: 'https://issuer/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: [] }),
 };
 const origins = (value?: string) => proxyConfigFromEnv(value === undefined ? BASE : { ...BASE, [PROXY_ENV.corsOrigins]: value }).corsAllowedOrigins;
 

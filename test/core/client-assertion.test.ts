@@ -29,6 +29,7 @@ import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 
 const NOW = 1_800_000_000;
 const TOKEN_URL = 'https://api.example.test/prod/auth/token';
+const ISSUER = 'https://api.example.test/prod/auth';
 const FHIR = 'https://api.example.test/prod/fhir';
 const POLICY: BackendPolicy = { issuer: 'https://api.example.test/prod/auth', audience: FHIR, lifetimeSeconds: 300 };
 const CLIENT: BackendClient = { clientId: 'sync-job', status: 'active', keys: { kind: 'jwks_uri', uri: 'https://sync.example/jwks.json' }, scopes: ['system/Observation.rs', 'system/Patient.r'] };
@@ -133,7 +134,7 @@ describe('readAssertion: header and claimed client, before any key is fetched', 
 });
 
 describe('checkAssertionClaims (clock passed in)', () => {
-  const check = (extra: Record<string, unknown>) => outcome(() => checkAssertionClaims(claims(extra), { clientId: 'sync-job', tokenUrl: TOKEN_URL, now: NOW }));
+  const check = (extra: Record<string, unknown>) => outcome(() => checkAssertionClaims(claims(extra), { clientId: 'sync-job', tokenUrl: TOKEN_URL, issuer: ISSUER, now: NOW }));
 
   test('returns the jti and exp for the replay store', () => {
     expect(checkAssertionClaims(claims(), { clientId: 'sync-job', tokenUrl: TOKEN_URL, now: NOW })).toEqual({ jti: 'a1b2c3', exp: NOW + 60 });
@@ -154,6 +155,11 @@ describe('checkAssertionClaims (clock passed in)', () => {
     ['iat as a string', { iat: 'yesterday' }, 'invalid_client'],
     ['aud as a one-element array', { aud: [TOKEN_URL] }, 'ok'],
     ['aud the FHIR base', { aud: FHIR }, 'invalid_client'],
+    // RFC 7523 §3: the issuer identifier names this server too (oauth4webapi/openid-client's default)
+    ['aud the issuer identifier', { aud: ISSUER }, 'ok'],
+    ['aud the issuer as a one-element array', { aud: [ISSUER] }, 'ok'],
+    ['aud both the issuer and the token URL', { aud: [ISSUER, TOKEN_URL] }, 'invalid_client'],
+    ['aud the issuer with a trailing slash', { aud: `${ISSUER}/` }, 'invalid_client'],
     ['aud with a trailing slash', { aud: `${TOKEN_URL}/` }, 'invalid_client'],
     ['aud with another audience too', { aud: [TOKEN_URL, 'https://other.example/token'] }, 'invalid_client'],
     ['aud in upper case', { aud: TOKEN_URL.toUpperCase() }, 'invalid_client'],

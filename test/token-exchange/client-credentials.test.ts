@@ -173,6 +173,10 @@ describe('a valid assertion gets a system/ token that the authorizer allows', ()
     expect(allowed.context).toMatchObject({ kind: 'system', clientId: ES, scopes: 'system/Observation.rs' });
   });
 
+  test('aud = the issuer identifier (what oauth4webapi and openid-client send, RFC 7523 §3) is accepted too', async () => {
+    expect((await post(clientCredentialsForm(assertion(ES, esKey, { aud: service.issuer })))).statusCode).toBe(200);
+  });
+
   test('an aud given as a one-element array is the same audience', async () => {
     expect((await post(clientCredentialsForm(assertion(ES, esKey, { aud: [tokenUrl()] })))).statusCode).toBe(200);
   });

@@ -63,12 +63,32 @@ function main() {
     const logger = pino({ level: process.env.FHIRGATE_COGNITO_LOG_LEVEL || 'info', base: { name: 'cognito-local' } });
     createDefaultServer(logger).then(
       ({ application }) => {
-        server.on('request', application);
+        server.on('request', (req, res) => (openidConfiguration(req, res, config.TokenConfig.IssuerDomain) ? undefined : application(req, res)));
         process.send({ type: 'ready', port });
       },
       (err) => fail(`cognito-local failed to start: ${err && err.stack ? err.stack : err}`),
     );
   });
+}
+
+/**
+ * OpenID Connect Discovery 1.0 §4 for a pool: cognito-local answers with `localhost:9229` whatever
+ * it listens on, so `issuer` would not match the tokens' `iss` (§4.3: it MUST be identical) and
+ * `jwks_uri` would point nowhere. Answered here with the issuer the tokens carry.
+ */
+function openidConfiguration(req, res, issuerDomain) {
+  const match = req.method === 'GET' && /^\/([^/]+)\/\.well-known\/openid-configuration$/.exec((req.url || '').split('?')[0]);
+  if (!match) return false;
+  const issuer = `${issuerDomain}/${match[1]}`;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({
+    issuer,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    id_token_signing_alg_values_supported: ['RS256'],
+    subject_types_supported: ['public'],
+    response_types_supported: ['code'],
+  }));
+  return true;
 }
 
 main();

@@ -113,6 +113,14 @@ describe('local Cognito: cognito-local users and client_credentials machines und
   });
 
   describe('startup and provisioning', () => {
+    test('OIDC discovery names the issuer and JWKS the tokens carry (OpenID Connect Discovery 1.0 §4.3), not localhost:9229', async () => {
+      const doc = (await (await fetch(`${cognito.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+      expect({ issuer: doc.issuer, jwks_uri: doc.jwks_uri }).toEqual({ issuer: cognito.issuer, jwks_uri: cognito.jwksUri });
+      const token = await userToken('alice', USERS[0]!.password);
+      expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).iss).toBe(doc.issuer);
+      expect((await fetch(doc.jwks_uri)).status).toBe(200);
+    });
+
     test('starts in well under the stack budget (30 s for everything)', () => {
       expect(startupMs).toBeLessThan(10_000);
     });

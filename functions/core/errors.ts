@@ -28,6 +28,10 @@ export type ErrorCode =
   // 400 family: the request is not something fhirgate understands
   | 'ERR_BAD_REQUEST'
   | 'ERR_UNSUPPORTED'
+  | 'ERR_TYPE_NOT_SUPPORTED'
+  | 'ERR_NOT_IMPLEMENTED'
+  | 'ERR_NOT_ACCEPTABLE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_PAYLOAD_TOO_LARGE'
   | 'ERR_PRECONDITION_FAILED'
@@ -54,6 +58,13 @@ export const STATUS_FOR_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_NOT_FOUND: 404,
   ERR_BAD_REQUEST: 400,
   ERR_UNSUPPORTED: 400,
+  // R4 http.html (create, search): "404 Not Found - resource type not supported, or not a FHIR end-point"
+  ERR_TYPE_NOT_SUPPORTED: 404,
+  // RFC 9110 §15.6.2: the server does not support the functionality (an operation fhirgate does not serve)
+  ERR_NOT_IMPLEMENTED: 501,
+  // RFC 9110 §15.5.7 / §15.5.16: fhirgate answers and reads JSON only
+  ERR_NOT_ACCEPTABLE: 406,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_PRECONDITION_FAILED: 412,

@@ -15,6 +15,7 @@ import { PAGING_PARAMS, parseFormPairs, parseSearchParam, preview } from './sear
 import type { SearchParam } from './search-params';
 import { parseJsonBody, utf8Length } from './json-body';
 import { isRecord } from './untrusted-json';
+import { isR4ResourceType } from './resource-types';
 
 export type { SearchParam } from './search-params';
 
@@ -98,6 +99,7 @@ export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): 
   for (const h of OVERRIDE_HEADERS) {
     if (req.headers[h] !== undefined) bad(`header '${h}' is refused: the HTTP method cannot be changed after authorization`);
   }
+  checkAccept(req.headers['accept']);
 
   const route = routeOf(splitPath(req.path));
   const routed = route.on[method];
@@ -240,6 +242,8 @@ function operation(shape: string, target: Target, segment: string): Route {
 
 function type(segment: string): string {
   if (!FHIR_TYPE.test(segment)) bad(`'${preview(segment)}' is not a FHIR resource type (${FHIR_TYPE.source}; types start upper-case)`);
+  // http.html#create, #search: "404 Not Found - resource type not supported"; deny by default.
+  if (!isR4ResourceType(segment)) fail('ERR_TYPE_NOT_SUPPORTED', `resource type '${preview(segment)}' is not supported (FHIR R4 types only)`, { resourceType: preview(segment) });
   return segment;
 }
 
@@ -262,7 +266,8 @@ function controlParams(params: readonly SearchParam[]): SearchParam[] {
     else if (p.key !== p.name) bad(`'${preview(p.key)}' takes no modifier or chain`);
     else if (p.name === '_pretty' && p.value !== 'true' && p.value !== 'false') bad(`_pretty must be true or false, not '${preview(p.value)}'`);
     else if (p.name === '_format' && !JSON_FORMATS.has(mediaType(p.value))) {
-      fail('ERR_UNSUPPORTED', `_format '${preview(p.value)}' is not supported; fhirgate speaks JSON only (json, application/fhir+json)`);
+      // http.html#mime-type: `_format` overrides Accept, so it gets Accept's answer: 406.
+      fail('ERR_NOT_ACCEPTABLE', `_format '${preview(p.value)}' is not supported; fhirgate speaks JSON only (json, application/fhir+json)`, { actual: preview(p.value), expected: ['application/fhir+json'] });
     }
   }
   return kept;
@@ -273,10 +278,25 @@ function mediaType(value: string): string {
   return (value.split(';')[0] ?? '').trim().toLowerCase();
 }
 
+/**
+ * RFC 9110 §12.5.1: the response must be one the client accepts. fhirgate answers JSON only, so an
+ * Accept header that allows no JSON type (`application/fhir+xml`, `text/html`) is 406, as
+ * `_format=xml` is; `*\/*`, `application/*` and no header at all accept JSON. `q=0` excludes.
+ */
+function checkAccept(accept: string | undefined): void {
+  if (accept === undefined || accept.trim() === '') return;
+  const ranges = accept.split(',').map((r) => r.split(';').map((p) => p.trim().toLowerCase()));
+  const takesJson = ranges.some(([range, ...params]) => {
+    if (params.some((p) => /^q=0(?:\.0{0,3})?$/.test(p))) return false;
+    return range === '*/*' || range === 'application/*' || JSON_TYPES.has(range ?? '') || JSON_FORMATS.has(range ?? '');
+  });
+  if (!takesJson) fail('ERR_NOT_ACCEPTABLE', `Accept '${preview(accept)}' allows no JSON; fhirgate answers application/fhir+json only`, { actual: preview(accept), expected: ['application/fhir+json'] });
+}
+
 function requireMediaType(headers: HttpRequest['headers'], accepted: readonly string[], what: string): void {
   const type = mediaType(headers['content-type'] ?? '');
   if (!accepted.includes(type)) {
-    fail('ERR_UNSUPPORTED', `content-type '${preview(type)}' is not accepted for ${what} (expected ${accepted.join(' or ')})`, { actual: preview(type), expected: accepted });
+    fail('ERR_UNSUPPORTED_MEDIA_TYPE', `content-type '${preview(type)}' is not accepted for ${what} (expected ${accepted.join(' or ')})`, { actual: preview(type), expected: accepted });
   }
 }
 

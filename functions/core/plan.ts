@@ -162,7 +162,8 @@ function countable(principal: Principal, p: BundlePlan): BundlePlan {
 /** `Patient/{id}/$everything` (GET or POST): only for a patient the caller holds. */
 function operationPlan(principal: Principal, settings: AuthzSettings, req: FhirRequest): BundlePlan {
   if (req.operation !== 'everything' || req.resourceType !== 'Patient' || req.id === undefined) {
-    throw new AccessDeniedError('ERR_FORBIDDEN', `operation $${req.operation} is not enabled in fhirgate (only Patient/{id}/$everything)`);
+    // Not served is not forbidden: 501 not-supported whatever the caller's scopes (403 is for scopes).
+    throw new RequestError('ERR_NOT_IMPLEMENTED', `operation $${req.operation} is not supported by fhirgate (only Patient/{id}/$everything)`);
   }
   authorizeInteraction(principal, settings, { ...req, interaction: 'read' });
   if (!isUnconfined(principal) && !principal.patients.includes(req.id)) {
@@ -171,7 +172,7 @@ function operationPlan(principal: Principal, settings: AuthzSettings, req: FhirR
   }
   const params = [...req.params, ...operationBodyParams(req.body)].map((p) => {
     if (!EVERYTHING_PARAMS.has(p.name) && !PAGING_PARAMS.has(p.name)) {
-      throw new AccessDeniedError('ERR_FORBIDDEN', `parameter "${p.name}" is not supported on $everything`);
+      throw new RequestError('ERR_UNSUPPORTED', `parameter "${p.name}" is not supported on $everything`);
     }
     if (p.name === '_type') requireTypes(principal, p, 'r');
     return p.name === '_count' ? cappedCount(p) : p;

@@ -8,8 +8,9 @@
  *   discovery costs no backend request (HealthLake meters its capabilities call separately).
  */
 import { isCompartmentType } from '../core/compartment';
-import { NEVER_IN_PATIENT_COMPARTMENT, PATIENT_COMPARTMENT } from '../core/compartment-data';
+import { PATIENT_COMPARTMENT } from '../core/compartment-data';
 import { CognitoEndpoints, ServedOAuth, smartConfigurationDocument } from '../core/oauth-metadata';
+import { isR4ResourceType } from '../core/resource-types';
 import type { AuthzSettings } from '../core/settings';
 
 export interface DiscoveryConfig extends ServedOAuth {
@@ -22,14 +23,6 @@ export interface DiscoveryConfig extends ServedOAuth {
 /** The SMART configuration document. */
 export function smartConfiguration(config: DiscoveryConfig): Record<string, unknown> {
   return smartConfigurationDocument(config, config.scopesSupported, config.cognito);
-}
-
-/** Every FHIR R4 resource type: the Patient CompartmentDefinition lists each one (with or without params). */
-const R4_TYPES: ReadonlySet<string> = new Set(['Patient', ...Object.keys(PATIENT_COMPARTMENT), ...NEVER_IN_PATIENT_COMPARTMENT]);
-
-/** True for a FHIR R4 resource type name. */
-export function isR4ResourceType(name: string): boolean {
-  return R4_TYPES.has(name);
 }
 
 /** When this statement's content last changed (CapabilityStatement.date is required). */

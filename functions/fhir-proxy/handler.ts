@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { FhirRequest, parseFhirRequest } from '../core/fhir-request';
+import { FhirRequest, HttpRequest, parseFhirRequest } from '../core/fhir-request';
 import type { PageSigner } from '../core/paging';
 import { Principal } from '../core/principal';
 import { principalFromContext } from '../core/principal-context';
@@ -55,7 +55,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     let response: ProxyResponse;
     try {
       const http = httpRequestFromEvent(event);
-      const discovery = discoveryResponse(deps, http.method, http.path, publicBase);
+      const discovery = discoveryResponse(deps, http, publicBase);
       if (discovery) return toProxyResult(discovery, cors);
       principal = principalFromContext(event.requestContext?.authorizer);
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
@@ -84,11 +84,15 @@ function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined
 }
 
 /** Public discovery routes, answered here without the backend; undefined for everything else. */
-function discoveryResponse(deps: ProxyDeps, method: string, path: string, publicBase: string): ProxyResponse | undefined {
-  if (method !== 'GET') return undefined;
-  if (path === '/.well-known/smart-configuration') {
+function discoveryResponse(deps: ProxyDeps, http: HttpRequest, publicBase: string): ProxyResponse | undefined {
+  if (http.method !== 'GET') return undefined;
+  if (http.path === '/.well-known/smart-configuration') {
     return { status: 200, headers: { 'content-type': 'application/json' }, body: smartConfiguration(deps.discovery) };
   }
-  if (path === '/metadata') return json(200, capabilityStatement(deps.discovery, deps.settings, publicBase));
+  if (http.path === '/metadata') {
+    // Parsed like any FHIR request first: `_format=xml`, an XML-only Accept or a stray parameter get the same answers here.
+    parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
+    return json(200, capabilityStatement(deps.discovery, deps.settings, publicBase));
+  }
   return undefined;
 }

@@ -13,6 +13,7 @@ import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
 import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
+import { GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
 import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
 import { DELEGATION_SCOPE } from '../../lib/identity';
@@ -427,7 +428,11 @@ describe('API Gateway', () => {
     expect(responses.ACCESS_DENIED.StatusCode).toBe('403');
     expect(responses.ACCESS_DENIED.ResponseTemplates['application/json']).toContain('$context.authorizer.reason');
     expect(responses.UNAUTHORIZED.StatusCode).toBe('401');
-    expect(responses.UNAUTHORIZED.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe("'Bearer'");
+    // RFC 6750 §3: the same challenges the local gateway sends for a refused token and a Deny (one definition).
+    expect(responses.UNAUTHORIZED.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'${GATEWAY_CHALLENGES.unauthorized}'`);
+    expect(responses.ACCESS_DENIED.ResponseParameters['gatewayresponse.header.WWW-Authenticate']).toBe(`'${GATEWAY_CHALLENGES.accessDenied}'`);
+    expect(GATEWAY_CHALLENGES).toEqual({ unauthorized: 'Bearer realm="fhirgate", error="invalid_token"', accessDenied: 'Bearer realm="fhirgate", error="insufficient_scope"' });
+    for (const r of [responses.UNAUTHORIZED, responses.ACCESS_DENIED]) expect(r.ResponseParameters['gatewayresponse.header.Cache-Control']).toBe("'no-store'");
     // No CORS origins configured: no browser may read anything, errors included.
     for (const r of Object.values(responses)) expect(Object.keys(r.ResponseParameters).filter((h) => /access-control/i.test(h))).toEqual([]);
   });

@@ -88,8 +88,8 @@ describe('parameters', () => {
     expect(resourcesIn(JSON.parse(r.text))).toEqual([]);
   });
   test.each([
-    ['_format=xml', 400],
-    ['_format=json&_format=xml', 400],
+    ['_format=xml', 406],
+    ['_format=json&_format=xml', 406],
     ['_elements=code', 403],
     ['_summary=true', 403],
     ['_summary=text&_elements=id', 403],

@@ -5,7 +5,8 @@
  */
 import { Fhir } from 'fhir';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
-import { capabilityStatement, DiscoveryConfig, isR4ResourceType } from '../../functions/fhir-proxy/discovery';
+import { isR4ResourceType } from '../../functions/core/resource-types';
+import { capabilityStatement, DiscoveryConfig } from '../../functions/fhir-proxy/discovery';
 
 const CONFIG: DiscoveryConfig = {
   issuer: 'https://api.example.com/prod/auth',

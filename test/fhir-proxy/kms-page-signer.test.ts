@@ -156,7 +156,7 @@ describe('with the core paging check', () => {
 describe('proxyConfigFromEnv: which paging key', () => {
   const base = {
     FHIRGATE_BACKEND_URL: 'https://healthlake.us-east-1.amazonaws.com/datastore/0123/r4',
-    FHIRGATE_DISCOVERY: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', scopesSupported: [] }),
+    FHIRGATE_DISCOVERY: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', jwksUri: 'https://issuer/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: [] }),
   };
 
   test('a KMS key id wins (AWS: no secret in the environment)', () => {

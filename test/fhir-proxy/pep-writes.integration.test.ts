@@ -264,7 +264,8 @@ describe('headers and identity', () => {
   test('discovery is public: smart-configuration and metadata need no token', async () => {
     const smart = await stack.call(undefined, 'GET', '.well-known/smart-configuration');
     expect(smart.status).toBe(200);
-    expect(smart.body.capabilities).toEqual(expect.arrayContaining(['permission-v1', 'permission-v2', 'launch-standalone', 'client-confidential-symmetric']));
+    expect(smart.body.capabilities).toEqual(expect.arrayContaining(['permission-v1', 'permission-v2']));
+    expect(smart.body.capabilities).not.toContain('launch-standalone');
     const meta = await stack.call(undefined, 'GET', 'metadata');
     expect(meta.status).toBe(200);
     expect(meta.body.rest[0].security.service[0].coding[0].code).toBe('SMART-on-FHIR');

@@ -199,7 +199,20 @@ describe('$everything', () => {
   test('GET Patient/pat-bob/$everything as Alice → 404', async () => {
     expect((await stack.call(alice, 'GET', 'Patient/pat-bob/$everything')).status).toBe(404);
   });
-  test('GET Patient/pat-alice/$export (unknown operation) → 403', async () => {
-    expect((await stack.call(alice, 'GET', 'Patient/pat-alice/$export')).status).toBe(403);
+  test('GET Patient/pat-alice/$lastn (an operation fhirgate does not serve) → 501 not-supported, not 403', async () => {
+    const r = await stack.call(alice, 'GET', 'Patient/pat-alice/$lastn');
+    expect({ status: r.status, code: r.body.issue[0].code }).toEqual({ status: 501, code: 'not-supported' });
+  });
+
+  test('POST Patient/pat-alice/$everything with a Parameters body = the GET with those parameters', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: '_count', valueInteger: 2 }] };
+    const post = await stack.call(alice, 'POST', 'Patient/pat-alice/$everything', { body });
+    const get = await stack.call(alice, 'GET', 'Patient/pat-alice/$everything?_count=2');
+    expect(post.status).toBe(200);
+    expect(post.body.entry.map((e: any) => e.fullUrl)).toEqual(get.body.entry.map((e: any) => e.fullUrl));
+    // For someone else's patient, POST reads as missing exactly like GET.
+    expect((await stack.call(alice, 'POST', 'Patient/pat-bob/$everything', { body })).status).toBe(404);
+    // A parameter with no URL form is refused.
+    expect((await stack.call(alice, 'POST', 'Patient/pat-alice/$everything', { body: { resourceType: 'Parameters', parameter: [{ name: 'x', resource: { resourceType: 'Patient' } }] } })).status).toBe(400);
   });
 });

@@ -90,7 +90,7 @@ export class TokenService extends Construct {
         ...(props.cognitoTokenUrl ? { [EXCHANGE_ENV.cognitoTokenUrl]: props.cognitoTokenUrl } : {}),
       },
       // Client JWKS URLs are any https host a client registered, not only AWS endpoints.
-      ...(backend ? { outboundCalls: 'Cognito JWKS, DynamoDB, KMS, and the https JWKS URLs of registered backend clients, on any internet host' } : {}),
+      ...(backend ? { outboundCalls: 'Cognito JWKS and token endpoint, DynamoDB, KMS, and the https JWKS URLs of registered backend clients, on any internet host' } : {}),
       logKey: props.logKey,
       logRetention: props.logRetention,
       reservedConcurrency: props.reservedConcurrency,

@@ -30,9 +30,9 @@ test('OPTIONS on every FHIR resource, without the authorizer, to the proxy (whic
 test('every other FHIR method keeps its authorizer; no OPTIONS outside /fhir', () => {
   const table = apiMethods(s.template).filter((m) => m.verb !== 'OPTIONS').map((m) => `${m.verb} ${m.path} ${m.auth}`).sort();
   expect(table).toEqual([
+    'ANY /auth/token NONE',
     'ANY /fhir CUSTOM',
     'ANY /fhir/{proxy+} CUSTOM',
-    'ANY /auth/token NONE',
     'GET /auth/.well-known/oauth-authorization-server NONE',
     'GET /auth/jwks.json NONE',
     'GET /fhir/.well-known/smart-configuration NONE',

@@ -215,6 +215,7 @@ describe('Lambda functions', () => {
         EXCHANGE_ENV.clientsTable,
         EXCHANGE_ENV.replayTable,
         EXCHANGE_ENV.tokenUrl,
+        EXCHANGE_ENV.cognitoTokenUrl,
       ].sort(),
     );
     // The paging MAC key is a KMS key id, never key material (FHIRGATE_PAGING_KEY is for the local stack).
@@ -372,9 +373,9 @@ describe('API Gateway', () => {
     const authorizerId = { Ref: id(s.stack.api.node.findChild('TokenAuthorizer').node.defaultChild) };
     const table = methods().map((m) => `${m.verb} ${m.path} ${m.auth}${m.authorizer ? ' authorizer' : ''}`).sort();
     expect(table).toEqual([
+      'ANY /auth/token NONE',
       'ANY /fhir CUSTOM authorizer',
       'ANY /fhir/{proxy+} CUSTOM authorizer',
-      'ANY /auth/token NONE',
       'GET /auth/.well-known/oauth-authorization-server NONE',
       'GET /auth/jwks.json NONE',
       'GET /fhir/.well-known/smart-configuration NONE',

@@ -1,11 +1,9 @@
 /**
  * RFC 6750 §3 challenges, from the one definition (functions/shared/www-authenticate.ts), as the
- * local API Gateway emulation and the proxy send them. The CDK gateway responses are checked
+ * local API Gateway emulation sends them (the proxy's: test/fhir-proxy/responses.test.ts). The CDK gateway responses are checked
  * against the same constants in test/cdk/stack.test.ts.
  */
-import { AccessDeniedError } from '../../functions/core/errors';
 import { fhirPolicy } from '../../functions/authorizer/policy';
-import { errorResponse } from '../../functions/fhir-proxy/responses';
 import { bearerChallenge, GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 
@@ -24,12 +22,6 @@ test.each([
 ] as const)('local gateway, %s → %s with the challenge and no-store', async (_name, authorization, authorizer, status, challenge) => {
   const r = await get(gateway(authorizer as never), authorization);
   expect({ status: r.status, challenge: r.headers['www-authenticate'], cache: r.headers['cache-control'] }).toEqual({ status, challenge, cache: 'no-store' });
-});
-
-test('the proxy: a 403 for missing scopes says insufficient_scope; other 403s do not', () => {
-  const scope = errorResponse(new AccessDeniedError('ERR_SCOPE_INSUFFICIENT', "scopes do not grant 'r' on Observation"));
-  expect(scope.headers['www-authenticate']).toBe(`Bearer realm="fhirgate", error="insufficient_scope", error_description="scopes do not grant 'r' on Observation"`);
-  expect(errorResponse(new AccessDeniedError('ERR_FORBIDDEN', 'no')).headers['www-authenticate']).toBeUndefined();
 });
 
 test('error_description cannot break out of its quoted string', () => {

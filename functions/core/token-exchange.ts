@@ -185,7 +185,11 @@ export function decideExchange(input: ExchangeInput): ExchangeGrant {
     // requested ⊆ grantable, so requested ∩ grantable = requested; issue it in canonical v2 text.
     scopes = minimalScopes(requested);
   }
-  if (scopes.length === 0) throw bad('invalid_scope', 'no patient/ scope can be delegated for this user');
+  if (scopes.length === 0) {
+    // README "on behalf of": practitioners work with their own token; their user/ scopes cover a panel and are never re-issued as patient/ ones.
+    const why = user.kind === 'practitioner' ? ": a practitioner's user/ scopes cover a panel and are not delegated (give the role patient/ scopes to allow it)" : '';
+    throw bad('invalid_scope', `no patient/ scope can be delegated for this user${why}`);
+  }
   const scope = scopes.map(formatScope).join(' ');
   if (scope.length > MAX_ISSUED_SCOPE_LENGTH) throw bad('invalid_scope', 'too many scopes requested');
 

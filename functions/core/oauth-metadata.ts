@@ -46,20 +46,24 @@ export function servedGrants(served: ServedOAuth): ServedGrants {
   return { grantTypes, authMethods };
 }
 
-/** RFC 8414 §2 metadata for fhirgate's issuer. */
-export function authorizationServerMetadata(served: ServedOAuth): Record<string, unknown> {
+/** The members both documents share: where the token service is and what its endpoint accepts. */
+function tokenServiceMembers(served: ServedOAuth): Record<string, unknown> {
   const { grantTypes, authMethods } = servedGrants(served);
   return {
     issuer: served.issuer,
-    token_endpoint: served.tokenEndpoint,
     jwks_uri: served.jwksUri,
+    token_endpoint: served.tokenEndpoint,
     grant_types_supported: grantTypes,
-    // RFC 8414 §2: REQUIRED, and names what the authorization endpoint returns. fhirgate has no
-    // authorization endpoint, so the list is empty rather than a promise nothing keeps.
-    response_types_supported: [],
     ...(authMethods.length > 0 ? { token_endpoint_auth_methods_supported: authMethods } : {}),
     ...(served.backendServices ? { token_endpoint_auth_signing_alg_values_supported: ASSERTION_SIGNING_ALGORITHMS } : {}),
   };
+}
+
+/** RFC 8414 §2 metadata for fhirgate's issuer. */
+export function authorizationServerMetadata(served: ServedOAuth): Record<string, unknown> {
+  // RFC 8414 §2: response_types_supported is REQUIRED and names what the authorization endpoint
+  // returns. fhirgate has no authorization endpoint, so the list is empty rather than a promise.
+  return { ...tokenServiceMembers(served), response_types_supported: [] };
 }
 
 /** Where Amazon Cognito is, for first-party apps that sign users in with the Cognito SDK. */
@@ -76,14 +80,8 @@ export interface CognitoEndpoints {
  * what the server supports; a client that finds `launch-standalone` goes looking for one).
  */
 export function smartConfigurationDocument(served: ServedOAuth, scopesSupported: readonly string[], cognito?: CognitoEndpoints): Record<string, unknown> {
-  const { grantTypes, authMethods } = servedGrants(served);
   return {
-    issuer: served.issuer,
-    jwks_uri: served.jwksUri,
-    token_endpoint: served.tokenEndpoint,
-    grant_types_supported: grantTypes,
-    ...(authMethods.length > 0 ? { token_endpoint_auth_methods_supported: authMethods } : {}),
-    ...(served.backendServices ? { token_endpoint_auth_signing_alg_values_supported: ASSERTION_SIGNING_ALGORITHMS } : {}),
+    ...tokenServiceMembers(served),
     scopes_supported: scopesSupported,
     capabilities: [
       ...(served.clientSecrets ? ['client-confidential-symmetric'] : []),

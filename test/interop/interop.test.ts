@@ -1,7 +1,7 @@
 /**
  * The interop suite: one real local stack (Cognito emulator, dynalite, the FHIR store, the API
  * Gateway emulation with the real handlers), driven by client libraries nobody here wrote —
- * fhirclient, fhir-kit-client, oauth4webapi, openid-client, jose and the AWS SDK — through
+ * fhirclient, fhir-kit-client, Medplum's client, oauth4webapi, openid-client, jose and the AWS SDK — through
  * scenarios.ts, run in its own Node process (several of these libraries are ES modules only).
  * Prints the scenario × client × result table; every row must pass.
  */
@@ -27,6 +27,7 @@ const EXPECTED: readonly (readonly [string, string])[] = [
   ['discovery: verify every token kind', 'jose'],
   ['patient app', 'fhir-kit-client'],
   ['patient app', 'fhirclient'],
+  ['patient app', 'medplum'],
   ['on behalf of', 'oauth4webapi'],
   ['on behalf of', 'openid-client'],
   ['backend services', 'oauth4webapi'],

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
+import { MedplumClient, OperationOutcomeError } from '@medplum/core';
 import type { Client as FhirKitClientType } from 'fhir-kit-client';
 import { machineToken, signIn } from '../../local/stack/clients';
 import type { StackInfo } from '../../local/stack/stack-info';
@@ -178,6 +179,19 @@ async function main(): Promise<void> {
     const refused = await client.request('Observation?patient=pat-bob&_has:Patient:link:identifier=x').then(() => undefined, (err: any) => err);
     assert.equal(refused?.status ?? refused?.statusCode, 403);
     return `${pages.length} pages`;
+  });
+
+  await scenario('patient app', 'medplum', async () => {
+    const medplum = new MedplumClient({ baseUrl: info.fhirBaseUrl.replace(/\/fhir$/, '/'), fhirUrlPath: 'fhir', fetch });
+    medplum.setAccessToken(alice);
+    assert.equal((await medplum.readResource('Patient', 'pat-alice')).id, 'pat-alice');
+    const observations = await medplum.searchResources('Observation', { patient: 'pat-alice' });
+    assert.ok(observations.length > 0 && observations.every((o) => o.subject?.reference === 'Patient/pat-alice'));
+    // A refusal is Medplum's OperationOutcomeError carrying fhirgate's OperationOutcome.
+    const refused = await medplum.readResource('Patient', 'pat-bob').then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof OperationOutcomeError, String(refused));
+    assert.equal(refused.outcome.issue?.[0]?.code, 'not-found');
+    return `${observations.length} observations`;
   });
 
   // ── On behalf of: RFC 8693 exchange ──────────────────────────────────────────

@@ -11,6 +11,7 @@ import { ENV } from '../functions/authorizer/config';
 import type { TrustedIssuer } from '../functions/authorizer/verifier';
 import type { AuthzSettings } from '../functions/core/settings';
 import { FhirgateFunction } from './fhirgate-function';
+import { FUNCTION_ENTRIES } from './function-bundle';
 import type { LinksTable } from './links-table';
 
 /** Who the authorizer (and the token exchange) trust, and the links they read. */
@@ -58,7 +59,7 @@ export class FhirgateAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: FhirgateAuthorizerProps) {
     super(scope, id);
     this.function = new FhirgateFunction(this, 'Function', {
-      entry: 'functions/authorizer/index.ts',
+      entry: FUNCTION_ENTRIES.authorizer,
       purpose: 'token authorizer',
       environment: trustEnvironment(props.trust, Stack.of(this)),
       logKey: props.logKey,

@@ -14,6 +14,7 @@ import { validateOrigins } from '../functions/shared/cors';
 import type { FunctionOptions } from './authorizer';
 import type { FhirBackend } from './fhir-backend';
 import { FhirgateFunction } from './fhirgate-function';
+import { FUNCTION_ENTRIES } from './function-bundle';
 
 export interface FhirProxyProps extends FunctionOptions {
   readonly backend: FhirBackend;
@@ -49,7 +50,7 @@ export class FhirProxy extends Construct {
     const backendTimeoutMs = props.backendTimeoutMs ?? 20_000;
     const corsOrigins = validateOrigins(props.corsAllowedOrigins ?? []);
     this.function = new FhirgateFunction(this, 'Function', {
-      entry: 'functions/fhir-proxy/index.ts',
+      entry: FUNCTION_ENTRIES['fhir-proxy'],
       purpose: 'FHIR proxy (PEP)',
       memorySize: 1024, // JSON parsing and filtering of whole Bundles; more memory is also more CPU
       timeout: Duration.millis(backendTimeoutMs + 5_000),

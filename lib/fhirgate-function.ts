@@ -19,6 +19,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { cdkBundling } from './function-bundle';
 
 const DEFAULT_OUTBOUND_CALLS = 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL';
 
@@ -106,17 +107,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
         ...props.environment,
         ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
-      bundling: {
-        forceDockerBundling: false, // local esbuild (a devDependency): synth works offline, without Docker
-        minify: true,
-        sourceMap: props.sourceMap ?? false,
-        target: 'node22',
-        format: nodejs.OutputFormat.CJS,
-        // The nodejs22.x runtime ships the AWS SDK v3 and its Smithy packages (CDK's own
-        // "sdkV3ExcludeSmithyPackages" default); bundling them again only adds weight (the
-        // proxy's SigV4 signer pulls in @smithy/core: 130 KB of the 250 KB it would weigh).
-        externalModules: ['@aws-sdk/*', '@smithy/*'],
-      },
+      bundling: cdkBundling({ sourceMap: props.sourceMap ?? false }),
     });
     this.executionRole = role;
     this.policy = policy;

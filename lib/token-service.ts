@@ -15,6 +15,7 @@ import { EXCHANGE_ENV } from '../functions/token-exchange/config';
 import { FunctionOptions, TrustConfig, trustEnvironment } from './authorizer';
 import type { BackendClientTables } from './client-tables';
 import { FhirgateFunction } from './fhirgate-function';
+import { FUNCTION_ENTRIES } from './function-bundle';
 
 /** SMART Backend Services (private_key_jwt) clients: where they are registered, and the `aud` of their assertions. */
 export interface BackendClientsConfig {
@@ -70,7 +71,7 @@ export class TokenService extends Construct {
     const retiring = props.retiringSigningKeyArns ?? [];
     const backend = props.backendClients;
     this.function = new FhirgateFunction(this, 'Function', {
-      entry: 'functions/token-exchange/index.ts',
+      entry: FUNCTION_ENTRIES['token-exchange'],
       purpose: 'token exchange',
       environment: {
         ...trustEnvironment(props.trust, Stack.of(this)),

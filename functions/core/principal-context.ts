@@ -6,7 +6,7 @@
 import { FhirgateError } from './errors';
 import { FHIR_ID, parseFhirUser } from './ids';
 import { Principal, PrincipalKind } from './principal';
-import { formatScope, parseScopeString } from './scopes';
+import { formatScope, parseScopeString, ResourceScope } from './scopes';
 
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
@@ -19,11 +19,24 @@ export function principalToContext(p: Principal): AuthorizerContext {
     sub: p.sub,
     clientId: p.clientId,
     patients: p.patients.join(' '),
-    scopes: p.scopes.map(formatScope).join(' '),
+    scopes: scopeText(p.scopes),
   };
   if (p.fhirUser !== undefined) context.fhirUser = p.fhirUser;
   if (p.actor !== undefined) context.actor = p.actor;
   return context;
+}
+
+/** Formatted scope lists by array identity: a role's default scopes are one shared frozen array (principal.ts). */
+const formatted = new WeakMap<readonly ResourceScope[], string>();
+
+function scopeText(scopes: readonly ResourceScope[]): string {
+  let text = formatted.get(scopes);
+  if (text === undefined) {
+    text = scopes.map(formatScope).join(' ');
+    // Only frozen arrays can be shared safely: a mutable one could change under the cached text.
+    if (Object.isFrozen(scopes)) formatted.set(scopes, text);
+  }
+  return text;
 }
 
 /** Read a principal back from authorizer context; throws when anything is missing or malformed. */

@@ -3,7 +3,7 @@
  * 127.0.0.1, real DynamoDB client against dynalite. Nothing here is mocked but the clock-free
  * logger, which records what the handler logs.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSign } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { createAuthorizerHandler, AuthorizerHandler } from '../../functions/authorizer/handler';
 import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
@@ -123,6 +123,11 @@ describe('rejected tokens → 401 (Unauthorized), each logged with its reason', 
       const pem = key.publicKey.export({ type: 'spki', format: 'pem' });
       const sig = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
       return `Bearer ${header}.${payload}.${sig}`;
+    }, 'ERR_TOKEN_INVALID'],
+    ['RS512 signature by the right key, against its RS256 JWK (header alg must match the JWK alg)', () => {
+      const key = issuer.keys[0]!;
+      const input = `${Buffer.from(JSON.stringify({ alg: 'RS512', kid: key.kid })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'u-alice', username: 'u-alice', client_id: WEB_CLIENT, token_use: 'access', exp: now() + 600 })).toString('base64url')}`;
+      return `Bearer ${input}.${createSign('RSA-SHA512').update(input).sign(key.privateKey).toString('base64url')}`;
     }, 'ERR_TOKEN_INVALID'],
     ['signed by a key not in the JWKS (unknown kid)', () => `Bearer ${issuer.token({ sub: 'u-alice', username: 'u-alice', client_id: WEB_CLIENT }, { key: generateRsaKey('stranger') })}`, 'ERR_TOKEN_INVALID'],
     ['known kid, wrong key (bad signature)', () => `Bearer ${issuer.token({ sub: 'u-alice', username: 'u-alice', client_id: WEB_CLIENT }, { key: { ...generateRsaKey(), kid: issuer.keys[0]!.kid } })}`, 'ERR_TOKEN_INVALID'],

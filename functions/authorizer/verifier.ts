@@ -119,15 +119,30 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   };
 
   /**
+   * The public key of a JWK that passed aws-jwt-verify's signing-key checks, by the JWK object
+   * itself: a JWKS fetched again brings new objects, so a key dropped from the JWKS is never
+   * found here once the token's `kid` no longer resolves to it.
+   */
+  const imported = new WeakMap<Jwk, KeyObject>();
+  const keyOf = (entry: IssuerVerifier, jwk: Jwk, alg: string | undefined): KeyObject => {
+    let key = imported.get(jwk);
+    if (!key) {
+      assertIsSignatureJwk(jwk);
+      key = keys.transformJwkToKeyObjectSync(jwk, alg as JwkAlg, entry.issuer) as KeyObject;
+      // Only a JWK that names its alg pins one key object; without it the key depends on the header's alg.
+      if (jwk.alg) imported.set(jwk, key);
+    }
+    return key;
+  };
+
+  /**
    * The steps of aws-jwt-verify's `verifyDecomposedJwt` after the JWK is found, on the token
    * decoded once: the JWK checked for signing and for the header's alg, the signature, then
    * `exp`/`nbf`/`iss`/`aud` and the issuer's own claim rules.
    */
   const checked = (entry: IssuerVerifier, jws: DecodedJws, jwk: Jwk): JwtPayload => {
-    assertIsSignatureJwk(jwk);
     if (jwk.alg) assertStringEquals('JWT signature algorithm', jws.header.alg, jwk.alg, JwtInvalidSignatureAlgorithmError);
-    const key = keys.transformJwkToKeyObjectSync(jwk, jws.header.alg as JwkAlg, entry.issuer) as KeyObject;
-    if (!verifyJwsSignature(jws, key)) throw new JwtInvalidSignatureError('Invalid signature');
+    if (!verifyJwsSignature(jws, keyOf(entry, jwk, jws.header.alg))) throw new JwtInvalidSignatureError('Invalid signature');
     validateJwtFields(jws.payload, { issuer: entry.issuer, audience: entry.audience });
     entry.check(jws.header, jws.payload);
     return jws.payload;

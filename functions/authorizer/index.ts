@@ -4,9 +4,8 @@
  */
 import { jsonLogger } from '../shared/log';
 import { configFromEnv } from './config';
-import { createDynamoClient } from './dynamo-client';
 import { createAuthorizerHandler } from './handler';
-import { CachedLinkStore, DynamoLinkStore } from './link-store';
+import { CachedLinkStore, DynamoLinkStore, LazyLinkStore } from './link-store';
 import { createTokenVerifier } from './verifier';
 
 const config = configFromEnv(process.env);
@@ -16,10 +15,16 @@ const verifier = createTokenVerifier({
   clientIds: [...config.clients.userClientIds, ...config.clients.machineClientIds],
 });
 
+// The DynamoDB client (and the SDK behind it) is built on the first link lookup: loading it was
+// most of this function's cold init, and machine and fhirgate-issued system/ tokens need no link.
 // Every outbound call has a deadline: a slow DynamoDB must fail the request, not hang it.
-const dynamo = createDynamoClient({ endpoint: config.dynamoEndpoint });
-
-const links = new CachedLinkStore(new DynamoLinkStore(dynamo, config.linksTable), config.linkCacheTtlSeconds * 1000);
+const links = new CachedLinkStore(
+  new LazyLinkStore(async () => {
+    const { createDynamoClient } = await import('./dynamo-client');
+    return new DynamoLinkStore(createDynamoClient({ endpoint: config.dynamoEndpoint }), config.linksTable);
+  }),
+  config.linkCacheTtlSeconds * 1000,
+);
 
 const authorize = createAuthorizerHandler({ verifier, links, clients: config.clients, settings: config.settings, log: jsonLogger });
 

@@ -4,7 +4,7 @@
  * Fail closed: a DynamoDB error propagates as DependencyError (the authorizer crashes the
  * request, API Gateway answers 5xx); it is never read as "no link" and never cached.
  */
-import { DynamoDBClient, GetItemCommand, AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DependencyError } from '../core/errors';
 import { LinkRecord, parseLinkRecord } from '../core/principal';
 
@@ -22,6 +22,7 @@ export class DynamoLinkStore implements LinkStore {
   async get(sub: string): Promise<LinkRecord | undefined> {
     let item: Record<string, AttributeValue> | undefined;
     try {
+      const { GetItemCommand } = await dynamoSdk();
       const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { sub: { S: sub } } }));
       item = out.Item;
     } catch (err) {
@@ -30,6 +31,44 @@ export class DynamoLinkStore implements LinkStore {
       throw new DependencyError(code, `link lookup failed (${name})`);
     }
     return item ? parseLinkRecord(linkItemValues(item)) : undefined;
+  }
+}
+
+/**
+ * The DynamoDB SDK, loaded on the first lookup rather than with this module: requiring it is most
+ * of the authorizer's cold start (bench: coldStart), and machine and fhirgate-issued `system/`
+ * tokens never read a link. Within the lookup's try, so a load failure fails closed like any
+ * DynamoDB error.
+ */
+let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
+function dynamoSdk(): Promise<typeof import('@aws-sdk/client-dynamodb')> {
+  sdk ??= import('@aws-sdk/client-dynamodb').catch((err: unknown) => {
+    sdk = undefined;
+    throw err;
+  });
+  return sdk;
+}
+
+/**
+ * A LinkStore built on its first lookup: the authorizer's entry builds the DynamoDB client this
+ * way, so a container that only ever serves machine tokens never loads it. A failed build is not
+ * kept (the next lookup tries again) and fails the lookup closed, as a DynamoDB error does.
+ */
+export class LazyLinkStore implements LinkStore {
+  private store?: Promise<LinkStore>;
+
+  constructor(private readonly build: () => Promise<LinkStore>) {}
+
+  async get(sub: string): Promise<LinkRecord | undefined> {
+    this.store ??= this.build();
+    let store: LinkStore;
+    try {
+      store = await this.store;
+    } catch (err) {
+      this.store = undefined;
+      throw new DependencyError('ERR_DEPENDENCY_FAILED', `link store could not be loaded (${err instanceof Error ? err.name : 'unknown'})`);
+    }
+    return store.get(sub);
   }
 }
 

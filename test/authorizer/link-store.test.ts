@@ -3,7 +3,7 @@
  * The inner store is a fake at the adapter boundary; the clock is injected.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { CachedLinkStore, LinkStore, linkItemValues } from '../../functions/authorizer/link-store';
+import { CachedLinkStore, LazyLinkStore, LinkStore, linkItemValues } from '../../functions/authorizer/link-store';
 import { DependencyError } from '../../functions/core/errors';
 import { LinkRecord, parseLinkRecord } from '../../functions/core/principal';
 
@@ -79,5 +79,32 @@ describe('DynamoDB items as the authorizer reads them (linkItemValues → parseL
     ['NULL', { NULL: true }],
   ])('a marker written as %s → ERR_LINK_INVALID (refused), never enabled', (_name, value) => {
     expect(() => read(item(value as AttributeValue))).toThrow(expect.objectContaining({ code: 'ERR_LINK_INVALID' }));
+  });
+});
+
+describe('LazyLinkStore: the DynamoDB client is built on the first lookup, not at cold start', () => {
+  test('builds nothing until asked, then once', async () => {
+    let builds = 0;
+    const inner = countingStore([alice]);
+    const lazy = new LazyLinkStore(async () => {
+      builds += 1;
+      return inner;
+    });
+    expect(builds).toBe(0);
+    expect(await Promise.all([lazy.get('u-alice'), lazy.get('u-alice')])).toEqual([alice, alice]);
+    expect(await lazy.get('u-alice')).toEqual(alice);
+    expect({ builds, calls: inner.calls }).toEqual({ builds: 1, calls: 3 });
+  });
+
+  test('a failed build fails the lookup closed (DependencyError, never "no link") and is tried again next time', async () => {
+    let builds = 0;
+    const lazy = new LazyLinkStore(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error('Cannot find module @aws-sdk/client-dynamodb');
+      return countingStore([alice]);
+    });
+    await expect(lazy.get('u-alice')).rejects.toBeInstanceOf(DependencyError);
+    expect(await lazy.get('u-alice')).toEqual(alice);
+    expect(builds).toBe(2);
   });
 });

@@ -1,12 +1,12 @@
 'use strict';
 /**
- * One cold start, in a fresh Node process: require the bundled authorizer, serve one decision,
- * print the timings on one JSON line and exit. Plain CommonJS so nothing but the bundle is loaded.
+ * One cold start, in a fresh Node process: require a bundled Lambda handler, serve one event,
+ * print the timings on one JSON line (prefixed `cold-start `: the handler may log too) and exit. Plain CommonJS so nothing but the bundle is loaded.
  *
  * Times are `performance.now()`: milliseconds since this process started (Node sets
- * `performance.timeOrigin` at process start), so `decided` covers Node's own bootstrap, the
- * bundle's module-scope initialisation (config, verifier, DynamoDB client, JWKS hydration started)
- * and the first invocation (JWKS fetch awaited, signature, DynamoDB GetItem, policy).
+ * `performance.timeOrigin` at process start), so `answered` covers Node's own bootstrap, the
+ * bundle's module-scope initialisation and the first invocation — what Lambda bills as init plus
+ * the first request's duration.
  *
  * argv: <bundle path> <event JSON>
  */
@@ -15,13 +15,15 @@ const [bundlePath, eventJson] = process.argv.slice(2);
 const event = JSON.parse(eventJson);
 const { handler } = require(bundlePath);
 const loaded = performance.now();
+/** Which AWS SDK clients this process ended up loading (the authorizer loads DynamoDB only for links). */
+const sdkClients = () => [...new Set(Object.keys(require.cache).map((k) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(k)?.[1]).filter(Boolean))].sort();
 handler(event).then(
   (result) => {
-    const decided = performance.now();
-    const effect = result && result.policyDocument && result.policyDocument.Statement[0].Effect;
-    process.stdout.write(`${JSON.stringify({ scriptStart, loaded, decided, effect })}\n`, () => process.exit(0));
+    const answered = performance.now();
+    const outcome = result && result.policyDocument ? result.policyDocument.Statement[0].Effect : result && String(result.statusCode);
+    process.stdout.write(`\ncold-start ${JSON.stringify({ scriptStart, loaded, answered, outcome, sdkClients: sdkClients() })}\n`, () => process.exit(0));
   },
   (err) => {
-    process.stdout.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`, () => process.exit(1));
+    process.stdout.write(`\ncold-start ${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`, () => process.exit(1));
   },
 );

@@ -1,140 +1,135 @@
 /**
- * Section 2: bundle sizes of every Lambda, and the authorizer's cold start — a fresh Node process
- * that loads the minified bundle and serves its first decision.
+ * Section 2: bundle sizes and cold starts, each cold start against a floor built and spawned the
+ * same way in the same run.
  *
- * Bundles are built the way a Lambda asset is (esbuild, minify, platform node, target node20,
- * CommonJS) with `@aws-sdk/*` external: the Lambda Node.js runtime provides SDK v3 on its
- * NODE_PATH. Here the bundles live in a temp directory and each child gets
- * NODE_PATH=<repo>/node_modules — the same mechanism Lambda uses for /var/runtime/node_modules —
- * so `require('@aws-sdk/client-dynamodb')` resolves from the repo's node_modules.
+ * Bundles come from `buildFunctionBundle` (lib/function-bundle.ts): byte for byte what `cdk synth`
+ * ships (the CDK tests check it), the AWS SDK and Smithy left to the runtime. Each child gets
+ * NODE_PATH=<repo>/node_modules, the mechanism Lambda uses for its runtime SDK in
+ * /var/runtime/node_modules, and a clean Lambda-like environment (region, static credentials, the
+ * function's own variables; no NODE_OPTIONS, no tsx).
  *
- * The parent serves what the child talks to on 127.0.0.1: a JWKS (the token's issuer) and
- * dynalite holding Alice's link record. Each child reads the authorizer's environment
- * (functions/authorizer/config.ts ENV, plus static AWS credentials and region, as Lambda sets).
- *
- * For comparison (an info number, not the measured configuration) the same entry is also bundled
- * with the SDK inside; children of the two variants alternate, so drift hits both alike.
+ * Cold start = process start → first answer (bench/cold-child.cjs): Node's bootstrap, module init
+ * (what Lambda reports as Init Duration) and the first invocation. Variants, interleaved round by
+ * round in rotating order so drift hits all alike:
+ * - authorizer, machine token: fhirgate's authorizer; needs no link, so no DynamoDB (target);
+ * - authorizer floor: aws-jwt-verify alone verifying the same machine token (bench/floors);
+ * - authorizer, user token: Alice's token; loads the DynamoDB SDK and reads her link from dynalite (info);
+ * - proxy: fhirgate's proxy configured as in AWS (SigV4 to the backend, a KMS paging key id),
+ *   serving Alice's read of her Patient from a loopback backend;
+ * - proxy floor: an empty handler (bench/floors).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { join, relative, resolve } from 'node:path';
 import { ENV } from '../functions/authorizer/config';
+import { PROXY_ENV } from '../functions/fhir-proxy/config';
+import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionName } from '../lib/function-bundle';
 import { startDynalite } from '../test/support/dynalite';
-import { startTestIssuer } from '../test/support/jwt-issuer';
+import { startTestIssuer, TestIssuer } from '../test/support/jwt-issuer';
 import { ALICE, aliceToken, API_SERVER, METHOD_ARN, WEB_CLIENT } from './authorizer-hot';
+import { alicePatient, proxyEvent } from './proxy-fixture';
 import { round, roundSummary, Summary, summarize } from './stats';
 
 const ROOT = resolve(__dirname, '..');
 
-/** The Lambda entry points, by function name. */
-export const LAMBDAS = {
-  authorizer: 'functions/authorizer/index.ts',
-  'fhir-proxy': 'functions/fhir-proxy/index.ts',
-  'token-exchange': 'functions/token-exchange/index.ts',
-} as const;
-
 export type BundleSizes = {
-  readonly [name in keyof typeof LAMBDAS]: { readonly entry: string; readonly minifiedBytes: number | 'n/a'; readonly note?: string };
+  readonly [name in FunctionName]: { readonly entry: string; readonly minifiedBytes: number; readonly budgetBytes: number };
 } & { readonly settings: string };
 
 export interface ColdStartRun {
-  /** performance.now() in the child when the decision resolved: process start → first decision. */
-  readonly processStartToDecisionMs: number;
+  /** performance.now() in the child when the first answer resolved: process start → first answer. */
+  readonly processStartToAnswerMs: number;
   /** Node's own bootstrap, until the child script's first line. */
   readonly bootstrapMs: number;
-  /** require() of the bundle: module-scope init (config, verifier, SDK client, JWKS fetch started). */
+  /** require() of the bundle: module-scope init. */
   readonly requireMs: number;
-  /** The first invocation: awaits JWKS hydration, verifies, DynamoDB GetItem (cold link cache), policy. */
+  /** The first invocation. */
   readonly firstInvokeMs: number;
-  /** Wall time in the parent from spawn() to the result line (adds fork/exec and the pipe). */
-  readonly spawnToResultMs: number;
+  /** AWS SDK clients the process had loaded when it answered. */
+  readonly sdkClients: readonly string[];
+}
+
+export interface ColdStartVariant {
+  readonly description: string;
+  readonly bundleBytes: number;
+  readonly processStartToAnswer: Summary;
+  readonly bootstrap: Summary;
+  readonly require: Summary;
+  readonly firstInvoke: Summary;
+  /** AWS SDK clients loaded by the first child (the same in every child). */
+  readonly sdkClients: readonly string[];
 }
 
 export interface ColdStartResult {
   readonly unit: 'ms';
   readonly processes: number;
   readonly discardedWarmupProcesses: number;
-  readonly bundle: string;
   readonly resolution: string;
-  readonly processStartToDecision: Summary;
-  readonly bootstrap: Summary;
-  readonly require: Summary;
-  readonly firstInvoke: Summary;
-  readonly spawnToResult: Summary;
-  readonly runs: readonly ColdStartRun[];
-  /** Comparison only: the same authorizer with @aws-sdk/* bundled in (one file, nothing resolved from node_modules). */
-  readonly sdkBundledVariant: {
-    readonly minifiedBytes: number;
-    readonly processStartToDecision: Summary;
-    readonly require: Summary;
-    readonly firstInvoke: Summary;
-  };
+  readonly variants: Readonly<Record<VariantName, ColdStartVariant>>;
+  /** median(authorizer, machine token) / median(authorizer floor). */
+  readonly authorizerRatio: number;
+  /** median(authorizer, user token) / median(authorizer floor): includes loading DynamoDB and one GetItem. */
+  readonly authorizerUserTokenRatio: number;
+  /** median(proxy) / median(empty handler). */
+  readonly proxyRatio: number;
 }
 
-const BUILD_SETTINGS = { bundle: true, minify: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'silent' } as const;
+type VariantName = 'authorizerMachine' | 'authorizerFloor' | 'authorizerUser' | 'proxy' | 'proxyFloor';
 
-async function bundleAll(outDir: string): Promise<{ sizes: BundleSizes; authorizerBundle: string; sdkBundled: { file: string; bytes: number } }> {
-  const sizes: Record<string, unknown> = {
-    settings: "esbuild bundle, minify, platform node, target node20, format cjs, external ['@aws-sdk/*'] (Lambda's runtime provides SDK v3); no source maps",
-  };
-  for (const [name, entry] of Object.entries(LAMBDAS)) {
-    const entryPath = join(ROOT, entry);
-    if (!existsSync(entryPath)) {
-      sizes[name] = { entry, minifiedBytes: 'n/a', note: 'entry point missing' };
-      continue;
-    }
-    const outfile = join(outDir, name, 'index.js');
-    try {
-      await build({ ...BUILD_SETTINGS, entryPoints: [entryPath], outfile, external: ['@aws-sdk/*'] });
-      sizes[name] = { entry, minifiedBytes: (await stat(outfile)).size };
-    } catch (err) {
-      if (name === 'authorizer') throw err;
-      sizes[name] = { entry, minifiedBytes: 'n/a', note: `bundle failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
-    }
-  }
-  const sdkBundled = join(outDir, 'authorizer-sdk-bundled', 'index.js');
-  await build({ ...BUILD_SETTINGS, entryPoints: [join(ROOT, LAMBDAS.authorizer)], outfile: sdkBundled });
-  return { sizes: sizes as BundleSizes, authorizerBundle: join(outDir, 'authorizer', 'index.js'), sdkBundled: { file: sdkBundled, bytes: (await stat(sdkBundled)).size } };
+interface Variant {
+  readonly name: VariantName;
+  readonly description: string;
+  readonly bundle: { readonly file: string; readonly bytes: number };
+  readonly event: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly expect: string;
 }
 
-function runChild(bundle: string, eventJson: string, env: NodeJS.ProcessEnv, nodeArgs: readonly string[]): Promise<ColdStartRun> {
+function runChild(v: Variant, nodeArgs: readonly string[]): Promise<ColdStartRun> {
   return new Promise((resolvePromise, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'cold-child.cjs'), bundle, eventJson], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, 'cold-child.cjs'), v.bundle.file, v.event], { env: v.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    let t1: bigint | undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (t1 === undefined && out.includes('\n')) t1 = process.hrtime.bigint();
-    });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      const line = out.split('\n')[0] ?? '';
-      let parsed: { scriptStart?: number; loaded?: number; decided?: number; effect?: string; error?: string };
+      // The handler may log to stdout (the proxy's audit line): the result is the line the child marks.
+      const line = out.split('\n').find((l) => l.startsWith('cold-start '))?.slice('cold-start '.length) ?? '';
+      let parsed: { scriptStart?: number; loaded?: number; answered?: number; outcome?: string; sdkClients?: string[] };
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
-        reject(new Error(`cold start child (exit ${code}) printed no result: ${out}${err}`));
+        reject(new Error(`cold start ${v.name} (exit ${code}) printed no result: ${out}${err}`));
         return;
       }
-      if (code !== 0 || parsed.effect !== 'Allow' || parsed.decided === undefined || parsed.loaded === undefined || parsed.scriptStart === undefined) {
-        reject(new Error(`cold start child failed (exit ${code}): ${line} ${err}`));
+      if (code !== 0 || parsed.outcome !== v.expect || parsed.answered === undefined || parsed.loaded === undefined || parsed.scriptStart === undefined) {
+        reject(new Error(`cold start ${v.name} failed (exit ${code}, expected ${v.expect}): ${line} ${err}`));
         return;
       }
       resolvePromise({
-        processStartToDecisionMs: round(parsed.decided),
+        processStartToAnswerMs: round(parsed.answered),
         bootstrapMs: round(parsed.scriptStart),
         requireMs: round(parsed.loaded - parsed.scriptStart),
-        firstInvokeMs: round(parsed.decided - parsed.loaded),
-        spawnToResultMs: round(Number((t1 ?? process.hrtime.bigint()) - t0) / 1e6),
+        firstInvokeMs: round(parsed.answered - parsed.loaded),
+        sdkClients: parsed.sdkClients ?? [],
       });
     });
   });
+}
+
+/** A FHIR backend on loopback answering Alice's Patient read (it does not check SigV4; it only has to answer). */
+async function startBackend(): Promise<{ url: string; server: Server }> {
+  const body = JSON.stringify(alicePatient());
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(req.url?.endsWith('/Patient/pat-alice') ? 200 : 404, { 'content-type': 'application/fhir+json' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/r4`, server };
 }
 
 export interface ColdStartOptions {
@@ -146,20 +141,36 @@ export interface ColdStartOptions {
 
 export async function benchColdStart(options: ColdStartOptions): Promise<{ coldStart: ColdStartResult; bundleSizes: BundleSizes }> {
   const outDir = await mkdtemp(join(tmpdir(), 'fhirgate-bench-bundles-'));
-  const issuer = await startTestIssuer();
+  const issuer: TestIssuer = await startTestIssuer();
   const dynamo = await startDynalite();
+  const backend = await startBackend();
   try {
-    const { sizes, authorizerBundle, sdkBundled } = await bundleAll(outDir);
+    const sizes: Record<string, unknown> = {
+      settings: 'lib/function-bundle.ts buildFunctionBundle: what cdk synth ships (esbuild, minify, platform node, target node22, cjs, @aws-sdk/* and @smithy/* external)',
+    };
+    const bundles = {} as Record<FunctionName, { file: string; bytes: number }>;
+    for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {
+      bundles[name] = await buildFunctionBundle(entry, join(outDir, name));
+      sizes[name] = { entry, minifiedBytes: bundles[name].bytes, budgetBytes: BUNDLE_BUDGET_BYTES[name] };
+    }
+    const floorBundle = (file: string) => buildFunctionBundle(relative(ROOT, join(__dirname, 'floors', file)), join(outDir, file.replace(/\.ts$/, '')));
+    const authorizerFloor = await floorBundle('authorizer-floor.ts');
+    const emptyFloor = await floorBundle('empty-handler.ts');
+
     await dynamo.putLink({ sub: ALICE.sub, role: ALICE.role, fhirUser: ALICE.fhirUser, patients: [...ALICE.patients] });
-    const eventJson = JSON.stringify({ type: 'TOKEN', authorizationToken: `Bearer ${aliceToken(issuer)}`, methodArn: METHOD_ARN });
+    const machineToken = issuer.token({ sub: API_SERVER, client_id: API_SERVER, scope: 'system/Observation.rs' });
+    const tokenEvent = (token: string) => JSON.stringify({ type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: METHOD_ARN });
     // A clean environment, as Lambda gives one: nothing from this process (no NODE_OPTIONS, no tsx loader).
-    const env: NodeJS.ProcessEnv = {
+    const lambdaEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_PATH: join(ROOT, 'node_modules'),
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const authorizerEnv = {
+      ...lambdaEnv,
       [ENV.issuers]: JSON.stringify([{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: issuer.jwksUri }]),
       [ENV.userClientIds]: WEB_CLIENT,
       [ENV.machineClientIds]: API_SERVER,
@@ -167,43 +178,59 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
       [ENV.linkCacheTtlSeconds]: '60',
       [ENV.dynamoEndpoint]: dynamo.endpoint,
     };
-    const runs: ColdStartRun[] = [];
-    const variantRuns: ColdStartRun[] = [];
+    const proxyEnv = {
+      ...lambdaEnv,
+      [PROXY_ENV.backendUrl]: backend.url,
+      [PROXY_ENV.sigv4Region]: 'us-east-1',
+      [PROXY_ENV.pagingKmsKeyId]: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
+      [PROXY_ENV.discovery]: JSON.stringify({ issuer: issuer.issuer, tokenEndpoint: `${issuer.issuer}/oauth2/token`, scopesSupported: ['patient/*.rs'] }),
+    };
+    const variants: Variant[] = [
+      { name: 'authorizerMachine', description: 'fhirgate authorizer, machine token (no link needed)', bundle: bundles.authorizer, event: tokenEvent(machineToken), env: authorizerEnv, expect: 'Allow' },
+      { name: 'authorizerFloor', description: 'floor: aws-jwt-verify alone, same machine token (bench/floors/authorizer-floor.ts)', bundle: authorizerFloor, event: tokenEvent(machineToken), env: { ...lambdaEnv, FLOOR_ISSUER: issuer.issuer, FLOOR_JWKS_URI: issuer.jwksUri }, expect: 'Allow' },
+      { name: 'authorizerUser', description: "fhirgate authorizer, Alice's user token (loads DynamoDB, reads her link)", bundle: bundles.authorizer, event: tokenEvent(aliceToken(issuer)), env: authorizerEnv, expect: 'Allow' },
+      { name: 'proxy', description: "fhirgate proxy as configured in AWS (SigV4, KMS paging key), Alice reads her Patient", bundle: bundles['fhir-proxy'], event: JSON.stringify(proxyEvent('Patient/pat-alice')), env: proxyEnv, expect: '200' },
+      { name: 'proxyFloor', description: 'floor: an empty handler (bench/floors/empty-handler.ts)', bundle: emptyFloor, event: JSON.stringify(proxyEvent('Patient/pat-alice')), env: lambdaEnv, expect: '200' },
+    ];
+    const runs = new Map<VariantName, ColdStartRun[]>(variants.map((v) => [v.name, []]));
     const nodeArgs = (name: string) => (options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(options.profileDir, name)}`, '--cpu-prof-interval=100'] : []);
     for (let i = 0; i < options.warmupProcesses + options.processes; i++) {
-      // Alternate which variant goes first, so neither always follows the other.
-      const pair = i % 2 === 0 ? (['external', 'bundled'] as const) : (['bundled', 'external'] as const);
-      for (const which of pair) {
-        const run = which === 'external'
-          ? await runChild(authorizerBundle, eventJson, env, nodeArgs('sdk-external'))
-          : await runChild(sdkBundled.file, eventJson, env, nodeArgs('sdk-bundled'));
-        if (i >= options.warmupProcesses) (which === 'external' ? runs : variantRuns).push(run);
+      for (let k = 0; k < variants.length; k++) {
+        const v = variants[(i + k) % variants.length]!;
+        const run = await runChild(v, nodeArgs(v.name));
+        if (i >= options.warmupProcesses) runs.get(v.name)!.push(run);
       }
     }
-    const of = (pick: (r: ColdStartRun) => number, from: readonly ColdStartRun[] = runs) => roundSummary(summarize(from.map(pick)));
+    const summaryOf = (v: Variant): ColdStartVariant => {
+      const r = runs.get(v.name)!;
+      const of = (pick: (x: ColdStartRun) => number) => roundSummary(summarize(r.map(pick)));
+      return {
+        description: v.description,
+        bundleBytes: v.bundle.bytes,
+        processStartToAnswer: of((x) => x.processStartToAnswerMs),
+        bootstrap: of((x) => x.bootstrapMs),
+        require: of((x) => x.requireMs),
+        firstInvoke: of((x) => x.firstInvokeMs),
+        sdkClients: r[0]?.sdkClients ?? [],
+      };
+    };
+    const result = Object.fromEntries(variants.map((v) => [v.name, summaryOf(v)])) as Record<VariantName, ColdStartVariant>;
+    const ratio = (a: VariantName, b: VariantName) => round(result[a].processStartToAnswer.median / result[b].processStartToAnswer.median);
     return {
-      bundleSizes: sizes,
+      bundleSizes: sizes as BundleSizes,
       coldStart: {
         unit: 'ms',
-        processes: runs.length,
+        processes: options.processes,
         discardedWarmupProcesses: options.warmupProcesses,
-        bundle: `${LAMBDAS.authorizer} → minified CommonJS bundle (${typeof sizes.authorizer.minifiedBytes === 'number' ? sizes.authorizer.minifiedBytes : '?'} bytes)`,
-        resolution: '@aws-sdk/* external, resolved through NODE_PATH=<repo>/node_modules (as Lambda resolves its runtime SDK); JWKS and dynalite served by the parent on 127.0.0.1',
-        processStartToDecision: of((r) => r.processStartToDecisionMs),
-        bootstrap: of((r) => r.bootstrapMs),
-        require: of((r) => r.requireMs),
-        firstInvoke: of((r) => r.firstInvokeMs),
-        spawnToResult: of((r) => r.spawnToResultMs),
-        runs,
-        sdkBundledVariant: {
-          minifiedBytes: sdkBundled.bytes,
-          processStartToDecision: of((r) => r.processStartToDecisionMs, variantRuns),
-          require: of((r) => r.requireMs, variantRuns),
-          firstInvoke: of((r) => r.firstInvokeMs, variantRuns),
-        },
+        resolution: '@aws-sdk/* and @smithy/* external, resolved through NODE_PATH=<repo>/node_modules (as Lambda resolves its runtime SDK); JWKS, dynalite and the FHIR backend served by the parent on 127.0.0.1',
+        variants: result,
+        authorizerRatio: ratio('authorizerMachine', 'authorizerFloor'),
+        authorizerUserTokenRatio: ratio('authorizerUser', 'authorizerFloor'),
+        proxyRatio: ratio('proxy', 'proxyFloor'),
       },
     };
   } finally {
+    await new Promise<void>((r) => backend.server.close(() => r()));
     await dynamo.close();
     await issuer.close();
     await rm(outDir, { recursive: true, force: true });

@@ -13,7 +13,15 @@
  * (gateway, direct, direct, gateway), so drift during the run hits both paths alike.
  * Latencies are taken from autocannon's `response` event (sub-millisecond; autocannon's own
  * histogram keeps whole milliseconds only); throughput is 2xx responses / run duration.
+ *
+ * At high concurrency the figure is CPU, not throughput (two cores shared by the load generator
+ * and the emulators make req/s a measure of the machine): the CPU time the kernel charged to the
+ * stack's `fhirgate` process (API Gateway emulation + authorizer + PEP; the authorizer result is
+ * cached per token, as API Gateway does) and to the FHIR store's own process, per 1 000 requests,
+ * read from /proc/<pid>/stat around each half of the load.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { round, roundSummary, Samples, Summary, summarize } from './stats';
 import { BenchStack, startBenchStack } from './local-stack';
@@ -42,12 +50,42 @@ export interface EndToEndResult {
   /** p50(gateway) − p50(direct) at c=1, ms. */
   readonly p50OverheadMsAtC1: number;
   readonly p99OverheadMsAtC1: number;
-  /** throughput(gateway) / throughput(direct) at the highest concurrency. */
-  readonly throughputRatioAtC32: number;
   readonly highConcurrency: number;
+  /** CPU ms per 1 000 requests at the highest concurrency; null where /proc is not available. */
+  readonly cpuAtHighConcurrency: {
+    readonly source: string;
+    /** The stack's fhirgate process (gateway emulation + authorizer + PEP) on the gateway path: an upper bound for authorizer + PEP. */
+    readonly fhirgateMsPer1000: number | null;
+    /** The FHIR store's process answering the same gateway-path requests. */
+    readonly storeMsPer1000ViaGateway: number | null;
+    /** The FHIR store's process answering direct requests. */
+    readonly storeMsPer1000Direct: number | null;
+  };
+}
+
+/** user + system CPU ms the kernel charged to a process so far (Linux /proc/<pid>/stat), or null. */
+function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+let ticks: number | undefined;
+function clockTicks(): number {
+  ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticks;
 }
 
 interface Run {
+  /** CPU ms charged while this path's load ran: the fhirgate process, the store process. */
+  fhirgateCpuMs: number | null;
+  storeCpuMs: number | null;
   latencies: Samples;
   ok: number;
   seconds: number;
@@ -111,12 +149,20 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<EndToEndR
     for (const p of Object.values(paths)) await load(p.url, p.headers, 8, options.warmupSeconds, newRun());
 
     const points: LoadPoint[] = [];
+    const pids = { fhirgate: stack.info.processes.find((p) => p.name === 'fhirgate')?.pid, store: stack.info.processes.find((p) => p.name === 'fhir-store')?.pid };
+    const cpu = new Map<number, { gateway: Run; direct: Run }>();
     for (const connections of options.concurrency) {
       const runs = { gateway: newRun(), direct: newRun() };
       const half = options.seconds / 2;
       for (const which of ['gateway', 'direct', 'direct', 'gateway'] as const) {
+        const before = [cpuMs(pids.fhirgate), cpuMs(pids.store)];
         await load(paths[which].url, paths[which].headers, connections, half, runs[which]);
+        const after = [cpuMs(pids.fhirgate), cpuMs(pids.store)];
+        const add = (sum: number | null, a: number | null, b: number | null) => (sum === null || a === null || b === null ? null : sum + (b - a));
+        runs[which].fhirgateCpuMs = add(runs[which].fhirgateCpuMs, before[0]!, after[0]!);
+        runs[which].storeCpuMs = add(runs[which].storeCpuMs, before[1]!, after[1]!);
       }
+      cpu.set(connections, runs);
       for (const which of ['gateway', 'direct'] as const) {
         const r = runs[which];
         if (r.non2xx > 0 || r.errors > 0) throw new Error(`end to end: ${which} at c=${connections}: ${r.non2xx} non-2xx, ${r.errors} errors`);
@@ -142,12 +188,21 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<EndToEndR
       directUrl: directUrl.replace(/:\d+\//, ':<port>/'),
       resultEntries: viaGateway!.length,
       authorizerCache: `gateway emulation caches the authorizer result per token for ${stack.info.authorizerCacheTtlSeconds} s (API Gateway default): after the first request the authorizer is not called`,
-      stackProcess: 'one Node process (tsx local/stack/main.ts) serves the gateway, the PEP and the FHIR store; autocannon runs in the bench process; 2 cores shared',
+      stackProcess: 'the stack (local/stack/main.ts) serves the gateway emulation, authorizer and PEP in one process; the FHIR store and cognito-local run in their own; autocannon runs in the bench process',
       points,
       p50OverheadMsAtC1: round(at('gateway', low).latencyMs.median - at('direct', low).latencyMs.median),
       p99OverheadMsAtC1: round(at('gateway', low).latencyMs.p99 - at('direct', low).latencyMs.p99),
-      throughputRatioAtC32: round(at('gateway', high).requestsPerSecond / at('direct', high).requestsPerSecond),
       highConcurrency: high,
+      cpuAtHighConcurrency: (() => {
+        const r = cpu.get(high)!;
+        const per1000 = (ms: number | null, run: Run) => (ms === null || run.ok === 0 ? null : round((ms / run.ok) * 1000, 1));
+        return {
+          source: `/proc/<pid>/stat utime+stime (clock ticks of 1/${clockTicks()} s) around each half of the load, c=${high}`,
+          fhirgateMsPer1000: per1000(r.gateway.fhirgateCpuMs, r.gateway),
+          storeMsPer1000ViaGateway: per1000(r.gateway.storeCpuMs, r.gateway),
+          storeMsPer1000Direct: per1000(r.direct.storeCpuMs, r.direct),
+        };
+      })(),
     };
   } finally {
     await stack.stop();
@@ -155,5 +210,5 @@ export async function benchEndToEnd(options: EndToEndOptions): Promise<EndToEndR
 }
 
 function newRun(): Run {
-  return { latencies: new Samples(), ok: 0, seconds: 0, non2xx: 0, errors: 0, acP50: [], acP99: [] };
+  return { fhirgateCpuMs: 0, storeCpuMs: 0, latencies: new Samples(), ok: 0, seconds: 0, non2xx: 0, errors: 0, acP50: [], acP99: [] };
 }

@@ -5,7 +5,7 @@
  *   npm run bench                      full run (about a minute), writes bench/results.json
  *   npm run bench -- --smoke           tiny counts, every section, no meaningful numbers
  *   npm run bench -- --out FILE        write the results elsewhere
- *   npm run bench -- --only hot,pep    some sections (hot, cold, pep, e2e); no results file
+ *   npm run bench -- --only hot,proxy  some sections (hot, proxy, cold, e2e); no results file
  *   npm run bench -- --profile DIR     also write CPU profiles (summarise: tsx bench/profile-summary.ts DIR)
  *
  * Sections run one after another, never in parallel, in an order that keeps the quiet
@@ -18,10 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { benchAuthorizerHotPath } from './authorizer-hot';
 import { benchColdStart } from './cold-start';
 import { benchEndToEnd } from './end-to-end';
-import { benchPepFilter } from './pep-filter';
+import { benchProxyCpu } from './proxy-cpu';
 import { BenchResults, formatTable, Machine, targetRows } from './report';
 
-const SECTION_NAMES = ['hot', 'pep', 'cold', 'e2e'] as const;
+const SECTION_NAMES = ['hot', 'proxy', 'cold', 'e2e'] as const;
 type SectionName = (typeof SECTION_NAMES)[number];
 
 interface Args {
@@ -56,14 +56,14 @@ function parseArgs(argv: readonly string[]): Args {
 
 const FULL = {
   hot: { iterations: 20_000, warmup: 2_000, batch: 500 },
-  pep: { sizes: [100, 1_000, 10_000], rounds: 30, batchMs: 25 },
-  cold: { processes: 12, warmupProcesses: 1 },
+  proxy: { sizes: [100, 1_000, 10_000], rounds: 20, batchMs: 25 },
+  cold: { processes: 10, warmupProcesses: 1 },
   e2e: { seconds: 5, warmupSeconds: 1, concurrency: [1, 32] },
 } as const;
 
 const SMOKE = {
   hot: { iterations: 200, warmup: 20, batch: 50 },
-  pep: { sizes: [100], rounds: 3, batchMs: 2 },
+  proxy: { sizes: [100], rounds: 3, batchMs: 2 },
   cold: { processes: 2, warmupProcesses: 0 },
   e2e: { seconds: 1, warmupSeconds: 0.2, concurrency: [1, 32] },
 } as const;
@@ -105,14 +105,14 @@ async function main(): Promise<void> {
   const hot = wanted('hot')
     ? await timed('1+5 authorizer hot path, raw verify, baseline', () => benchAuthorizerHotPath({ ...plan.hot, profileFile: prof && join(prof, 'authorizer-decision.cpuprofile') }))
     : undefined;
-  const pep = wanted('pep') ? await timed('3 PEP filter', () => benchPepFilter({ ...plan.pep, profileFile: prof && join(prof, 'pep-filter.cpuprofile') })) : undefined;
+  const proxy = wanted('proxy') ? await timed('3 proxy CPU per request', () => benchProxyCpu({ ...plan.proxy, profileFile: prof && join(prof, 'proxy-cpu.cpuprofile') })) : undefined;
   const cold = wanted('cold') ? await timed('2 bundles and cold start', () => benchColdStart({ ...plan.cold, profileDir: prof && join(prof, 'cold-start') })) : undefined;
   const e2e = wanted('e2e') ? await timed('4 end to end on the local stack', () => benchEndToEnd({ ...plan.e2e, profileDir: prof && join(prof, 'stack') })) : undefined;
 
   const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-  if (!hot || !pep || !cold || !e2e) {
+  if (!hot || !proxy || !cold || !e2e) {
     // A partial run (--only) prints what it measured and writes no results file.
-    process.stdout.write(`${JSON.stringify({ hot, pep, cold, e2e, durationSeconds }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ hot, proxy, cold, e2e, durationSeconds }, null, 2)}\n`);
     return;
   }
   const partial = {
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     baseline: hot.baseline,
     coldStart: cold.coldStart,
     bundleSizes: cold.bundleSizes,
-    pepFilter: pep,
+    proxyCpu: proxy,
     endToEnd: e2e,
   };
   const targets = targetRows(partial);

@@ -84,12 +84,12 @@ function patient(id: string, i: number): Record<string, unknown> {
 }
 
 /**
- * A searchset of `size` entries; `inPatient`'s compartment holds exactly half (by count).
+ * A searchset of `size` entries; `inPatient`'s compartment holds `insideShare` of them (by count; half unless told).
  * Out-of-compartment resources belong to 50 other patients.
  */
-export function syntheticSearchset(size: number, inPatient: string, backendBase: string, seed = 42): Record<string, unknown> {
+export function syntheticSearchset(size: number, inPatient: string, backendBase: string, seed = 42, insideShare = 0.5): Record<string, unknown> {
   const rand = prng(seed);
-  const inside: boolean[] = Array.from({ length: size }, (_, i) => i < size / 2);
+  const inside: boolean[] = Array.from({ length: size }, (_, i) => i < size * insideShare);
   for (let i = size - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [inside[i], inside[j]] = [inside[j]!, inside[i]!];

@@ -22,7 +22,7 @@ export class DynamoLinkStore implements LinkStore {
   async get(sub: string): Promise<LinkRecord | undefined> {
     let item: Record<string, AttributeValue> | undefined;
     try {
-      const { GetItemCommand } = await dynamoSdk();
+      const { GetItemCommand } = dynamoSdk();
       const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { sub: { S: sub } } }));
       item = out.Item;
     } catch (err) {
@@ -37,16 +37,13 @@ export class DynamoLinkStore implements LinkStore {
 /**
  * The DynamoDB SDK, loaded on the first lookup rather than with this module: requiring it is most
  * of the authorizer's cold start (bench: coldStart), and machine and fhirgate-issued `system/`
- * tokens never read a link. Within the lookup's try, so a load failure fails closed like any
- * DynamoDB error.
+ * tokens never read a link. `require`, not `import()`: Lambda resolves its runtime SDK through
+ * NODE_PATH, which ESM resolution ignores (and the bundle keeps an external `import()` as is).
+ * Called inside the lookup's try, so a load failure fails closed like any DynamoDB error.
  */
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
-function dynamoSdk(): Promise<typeof import('@aws-sdk/client-dynamodb')> {
-  sdk ??= import('@aws-sdk/client-dynamodb').catch((err: unknown) => {
-    sdk = undefined;
-    throw err;
-  });
-  return sdk;
+function dynamoSdk(): typeof import('@aws-sdk/client-dynamodb') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
 }
 
 /**

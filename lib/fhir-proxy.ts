@@ -16,6 +16,9 @@ import type { FhirBackend } from './fhir-backend';
 import { FhirgateFunction } from './fhirgate-function';
 import { FUNCTION_ENTRIES } from './function-bundle';
 
+/** The proxy's memory: JSON parsing and filtering of whole Bundles; more memory is also more CPU. */
+export const PROXY_MEMORY_MB = 1024;
+
 export interface FhirProxyProps extends FunctionOptions {
   readonly backend: FhirBackend;
   readonly authz: AuthzSettings;
@@ -52,7 +55,7 @@ export class FhirProxy extends Construct {
     this.function = new FhirgateFunction(this, 'Function', {
       entry: FUNCTION_ENTRIES['fhir-proxy'],
       purpose: 'FHIR proxy (PEP)',
-      memorySize: 1024, // JSON parsing and filtering of whole Bundles; more memory is also more CPU
+      memorySize: PROXY_MEMORY_MB,
       timeout: Duration.millis(backendTimeoutMs + 5_000),
       environment: {
         [PROXY_ENV.backendUrl]: props.backend.baseUrl,

@@ -23,6 +23,9 @@ import { cdkBundling } from './function-bundle';
 
 const DEFAULT_OUTBOUND_CALLS = 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL';
 
+/** Memory of a function that does not set its own (the authorizer, the token service). */
+export const DEFAULT_MEMORY_MB = 256;
+
 /** Repository root: the entry paths and the lock file are resolved from here. */
 export const PROJECT_ROOT = join(__dirname, '..');
 
@@ -96,7 +99,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
       description: `fhirgate ${props.purpose}`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 256,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,

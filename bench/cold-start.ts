@@ -30,7 +30,7 @@ import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionNam
 import { startDynalite } from '../test/support/dynalite';
 import { startTestIssuer, TestIssuer } from '../test/support/jwt-issuer';
 import { ALICE, aliceToken, API_SERVER, METHOD_ARN, WEB_CLIENT } from './authorizer-hot';
-import { alicePatient, proxyEvent } from './proxy-fixture';
+import { alicePatient, BENCH_DISCOVERY, proxyEvent } from './proxy-fixture';
 import { round, roundSummary, Summary, summarize } from './stats';
 
 const ROOT = resolve(__dirname, '..');
@@ -183,7 +183,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
       [PROXY_ENV.backendUrl]: backend.url,
       [PROXY_ENV.sigv4Region]: 'us-east-1',
       [PROXY_ENV.pagingKmsKeyId]: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
-      [PROXY_ENV.discovery]: JSON.stringify({ issuer: issuer.issuer, tokenEndpoint: `${issuer.issuer}/oauth2/token`, scopesSupported: ['patient/*.rs'] }),
+      [PROXY_ENV.discovery]: JSON.stringify(BENCH_DISCOVERY),
     };
     const variants: Variant[] = [
       { name: 'authorizerMachine', description: 'fhirgate authorizer, machine token (no link needed)', bundle: bundles.authorizer, event: tokenEvent(machineToken), env: authorizerEnv, expect: 'Allow' },

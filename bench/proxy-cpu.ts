@@ -19,7 +19,7 @@ import type { BackendRequest, FhirBackend } from '../functions/fhir-proxy/backen
 import { createProxyHandler } from '../functions/fhir-proxy/handler';
 import { createHmacPageSigner } from '../functions/fhir-proxy/page-signer';
 import { profile } from './profiler';
-import { alicePatient, BACKEND_BASE, proxyEvent } from './proxy-fixture';
+import { alicePatient, BACKEND_BASE, BENCH_DISCOVERY, proxyEvent } from './proxy-fixture';
 import { microsBetween, round, roundSummary, Samples, Summary, summarize } from './stats';
 import { syntheticSearchset } from './synthetic';
 
@@ -77,7 +77,7 @@ export async function benchProxyCpu(options: ProxyCpuOptions): Promise<ProxyCpuR
     backend,
     settings: DEFAULT_SETTINGS,
     signer: createHmacPageSigner(randomBytes(32)),
-    discovery: { issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench', tokenEndpoint: 'https://auth.example.com/oauth2/token', scopesSupported: ['patient/*.rs'] },
+    discovery: BENCH_DISCOVERY,
     // The audit line is serialised as the real logger does; only the write is left out.
     log: (record) => (auditBytes += JSON.stringify(record).length),
   });

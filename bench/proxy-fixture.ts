@@ -3,12 +3,23 @@
  * read and a search, and the backend bodies they answer with.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { DiscoveryConfig } from '../functions/fhir-proxy/discovery';
 import { principalToContext } from '../functions/core/principal-context';
 import { principalFromContext } from '../functions/core/principal-context';
 import { ALICE } from './authorizer-hot';
 
 export const BACKEND_BASE = 'https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4';
 export const API_DOMAIN = 'abcde12345.execute-api.us-east-1.amazonaws.com';
+
+/** The proxy's discovery settings (served only by the public discovery routes; the bench never asks for them). */
+export const BENCH_DISCOVERY: DiscoveryConfig = {
+  issuer: `https://${API_DOMAIN}/prod/auth`,
+  tokenEndpoint: `https://${API_DOMAIN}/prod/auth/token`,
+  jwksUri: `https://${API_DOMAIN}/prod/auth/jwks.json`,
+  backendServices: false,
+  clientSecrets: false,
+  scopesSupported: ['patient/*.rs'],
+};
 
 /** The context the authorizer gives Alice (patient, her own compartment, the role's default scopes). */
 export const ALICE_CONTEXT = principalToContext(

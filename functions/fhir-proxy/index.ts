@@ -1,23 +1,28 @@
 /**
  * Lambda entry for the FHIR proxy (PEP): dependencies built once per container.
  */
-import { KMSClient } from '@aws-sdk/client-kms';
 import type { PageSigner } from '../core/paging';
 import { jsonLogger } from '../shared/log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { PagingKeyConfig, proxyConfigFromEnv } from './config';
 import { createProxyHandler, ProxyHandler } from './handler';
-import { createKmsPageSigner } from './kms-page-signer';
-import { createHmacPageSigner } from './page-signer';
+import { createHmacPageSigner, createLazyPageSigner } from './page-signer';
 
 const config = proxyConfigFromEnv(process.env);
 
 /** KMS HMAC key in AWS (no secret in the environment); the shared base64 key locally. */
 function pageSigner(paging: PagingKeyConfig): PageSigner {
   if (paging.kind === 'hmac') return createHmacPageSigner(paging.key);
-  // Every outbound call has a deadline: a slow KMS fails the request (502/504), it does not hang it.
-  const client = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
-  return createKmsPageSigner({ client, keyId: paging.keyId });
+  // The KMS client is loaded on the first paging link, not at cold start (createLazyPageSigner).
+  // `require`, not `import()`: Lambda resolves its runtime SDK through NODE_PATH, which ESM ignores.
+  return createLazyPageSigner(async () => {
+    const { createKmsPageSigner } = await import('./kms-page-signer');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KMSClient } = require('@aws-sdk/client-kms') as typeof import('@aws-sdk/client-kms');
+    // Every outbound call has a deadline: a slow KMS fails the request (502/504), it does not hang it.
+    const client = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
+    return createKmsPageSigner({ client, keyId: paging.keyId });
+  });
 }
 
 const proxy = createProxyHandler({

@@ -40,7 +40,7 @@ export interface CostRow {
 
 function usdPerMillion(billedMs: number, memoryMb: number): number {
   const gbSeconds = (billedMs / 1000) * (memoryMb / 1024);
-  return Math.round((gbSeconds * LAMBDA_PRICE.usdPerGbSecond * 1e6 + LAMBDA_PRICE.usdPerMillionRequests) * 100) / 100;
+  return Math.round((gbSeconds * LAMBDA_PRICE.usdPerGbSecond * 1e6 + LAMBDA_PRICE.usdPerMillionRequests) * 10_000) / 10_000;
 }
 
 function row(what: string, measuredMs: number, memoryMb: number): CostRow {
@@ -63,5 +63,5 @@ export function costRows(r: BenchResults): CostRow[] {
 /** Authorizer USD per million API requests at each hit rate: only misses invoke it. */
 export function authorizerCostByHitRate(r: BenchResults): { hitRate: number; usdPerMillionRequests: number }[] {
   const perMillion = costRows(r)[0]!.usdPerMillion;
-  return HIT_RATES.map((h) => ({ hitRate: h, usdPerMillionRequests: Math.round(perMillion * (1 - h) * 100) / 100 }));
+  return HIT_RATES.map((h) => ({ hitRate: h, usdPerMillionRequests: Math.round(perMillion * (1 - h) * 10_000) / 10_000 }));
 }

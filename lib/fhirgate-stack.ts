@@ -5,6 +5,7 @@
  *   links table ──────────┼─▶ authorizer λ ─┐
  *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
  *   backend client tables ┴─▶ token service λ┘
+ *   export bucket (HealthLake) ─▶ FHIR proxy λ (Bulk Data $export)
  *
  * Props are validated before anything is created; a mistake is a TypeError that names the prop.
  */
@@ -17,6 +18,7 @@ import { FhirgateApi } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
 import { FhirBackend } from './fhir-backend';
+import { ExportBucket } from './export-bucket';
 import { FhirProxy } from './fhir-proxy';
 import { DELEGATION_SCOPE, FhirgateIdentity, FhirgateIdentityProps, MachineClient } from './identity';
 import { LinksTable } from './links-table';
@@ -56,6 +58,12 @@ export interface FhirgateStackProps extends StackProps {
   readonly sourceMaps?: boolean;
   /** Previous token-signing key ARNs still published in the JWKS during a rotation. @default [] */
   readonly retiringSigningKeyArns?: readonly string[];
+  /**
+   * Days Bulk Data `$export` files stay in the export bucket (and their status URLs answer).
+   * Only with a HealthLake backend.
+   * @default 1
+   */
+  readonly exportExpirationDays?: number;
 }
 
 export class FhirgateStack extends Stack {
@@ -69,6 +77,8 @@ export class FhirgateStack extends Stack {
   readonly authorizer: FhirgateAuthorizer;
   readonly proxy: FhirProxy;
   readonly tokenService: TokenService;
+  /** Bulk Data `$export` bucket and HealthLake data-access role (HealthLake backend only). */
+  readonly exportBucket?: ExportBucket;
 
   constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
     const settings = validateStackProps(props); // before anything is created
@@ -126,6 +136,11 @@ export class FhirgateStack extends Stack {
       ...common,
       reservedConcurrency: concurrency.proxy,
     });
+    if (this.backend.datastore && this.backend.key) {
+      this.exportBucket = new ExportBucket(this, 'Exports', { datastore: this.backend.datastore, key: this.backend.key, expirationDays: props.exportExpirationDays });
+      for (const [name, value] of Object.entries(this.exportBucket.proxyEnvironment())) this.proxy.function.addEnvironment(name, value);
+      this.exportBucket.grantTo(this.proxy.function);
+    }
     this.tokenService = new TokenService(this, 'TokenService', {
       trust,
       issuer: this.api.tokenExchangeIssuer,
@@ -158,6 +173,7 @@ export class FhirgateStack extends Stack {
     // The two caches that make up the revocation window (docs/revocation.md); the CLI reads them to state it.
     output('AuthorizerCacheTtlSeconds', String(settings.authorizerCacheTtlSeconds), 'Seconds API Gateway caches an authorizer answer per token');
     output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
+    if (this.exportBucket) output('ExportBucketName', this.exportBucket.bucket.bucketName, 'S3 bucket HealthLake writes Bulk Data $export files to (expired by lifecycle)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
   }
 }
@@ -190,6 +206,8 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
     }
   }
   if (props.waf !== undefined && typeof props.waf !== 'boolean') fail('waf must be a boolean');
+  const days = props.exportExpirationDays;
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 365)) fail('exportExpirationDays must be a whole number of days, 1 to 365');
   if (props.throttle && !(props.throttle.rateLimit > 0 && Number.isInteger(props.throttle.burstLimit) && props.throttle.burstLimit > 0)) {
     fail('throttle needs a positive rateLimit and a positive integer burstLimit');
   }

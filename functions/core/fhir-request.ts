@@ -47,6 +47,7 @@ export interface FhirRequest {
   readonly ifNoneExist?: readonly SearchParam[]; // parsed If-None-Exist header (`a=b&c=d`)
   readonly ifMatch?: string; // If-Match header as sent, must be W/"<id>" or "<id>"
   readonly body?: unknown; // parsed JSON body (create/update/batch/transaction/operation POST); JSON Patch array for patch
+  readonly prefer?: string; // Prefer header as sent (RFC 7240); `$export` requires respond-async
 }
 
 export interface ParseOptions { readonly maxBodyBytes?: number /* default 5 MiB */; readonly maxParams?: number /* default 100 */; readonly maxJsonDepth?: number /* default 64 */ }
@@ -134,6 +135,7 @@ export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): 
   if (ifNoneExist !== undefined) result.ifNoneExist = ifNoneExist;
   if (ifMatch !== undefined) result.ifMatch = ifMatch;
   if (body !== undefined) result.body = body;
+  if (req.headers.prefer !== undefined) result.prefer = req.headers.prefer;
   return Object.freeze(result);
 }
 
@@ -237,7 +239,9 @@ function routeOf(segments: readonly string[]): Route {
 function operation(shape: string, target: Target, segment: string): Route {
   const name = segment.slice(1);
   if (!OPERATION.test(name)) bad(`'${preview(segment)}' is not an operation name ($ + ${OPERATION.source})`);
-  return { shape, target: { ...target, operation: name }, on: { GET: 'operation', POST: 'operation' } };
+  // Bulk Data IG v2: a client cancels an export with DELETE on its status URL.
+  const on: Route['on'] = name === 'export-poll-status' ? { GET: 'operation', DELETE: 'operation' } : { GET: 'operation', POST: 'operation' };
+  return { shape, target: { ...target, operation: name }, on };
 }
 
 function type(segment: string): string {

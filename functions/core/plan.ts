@@ -9,6 +9,7 @@
  * in deny. Pure: paging signatures are verified before (they need a key), the backend is asked
  * after.
  */
+import { ExportRequestPlan, isExportOperation, planExportRequest } from './bulk-export';
 import { authorizeInteraction, compartmentRestriction, constraintNarrowing, narrowingFor } from './decision';
 import { AccessDeniedError, RequestError } from './errors';
 import type { FhirRequest } from './fhir-request';
@@ -49,7 +50,8 @@ export type Plan =
       readonly body?: unknown;
       readonly ifMatch?: string;
     }
-  | { readonly kind: 'bundle'; readonly bundleType: 'batch' | 'transaction'; readonly entries: readonly unknown[] };
+  | { readonly kind: 'bundle'; readonly bundleType: 'batch' | 'transaction'; readonly entries: readonly unknown[] }
+  | ExportRequestPlan;
 
 /** Parameters `$everything` takes (R4 patient-operation-everything). */
 const EVERYTHING_PARAMS = new Set(['_count', '_since', '_type', 'start', 'end']);
@@ -97,6 +99,8 @@ export function plan(principal: Principal, settings: AuthzSettings, req: FhirReq
       return searchPlan(principal, settings, req.resourceType, [...req.params, ...pinned]);
     }
     case 'operation':
+      // Bulk Data $export and its status/file URLs: their own rules (bulk-export.ts).
+      if (isExportOperation(req)) return planExportRequest(principal, req, operationBodyParams(req.body));
       return operationPlan(principal, settings, req);
     case 'create':
       authorizeInteraction(principal, settings, req);

@@ -19,6 +19,8 @@ export interface AuditInput {
   readonly code?: string;
   /** Codes of refused Bundle entries. */
   readonly entryCodes?: readonly string[];
+  /** Bulk export step: kick-off/status/cancel/download, level, types, backend job (never file content). */
+  readonly export?: Readonly<Record<string, unknown>>;
 }
 
 /** The structured record for one request. */
@@ -43,5 +45,6 @@ export function auditRecord(input: AuditInput): Record<string, unknown> {
     removed: input.removed,
     code: input.code,
     ...(input.entryCodes && input.entryCodes.length > 0 ? { entryCodes: input.entryCodes } : {}),
+    ...(input.export ? { export: input.export } : {}),
   };
 }

@@ -28,6 +28,9 @@ export function smartConfiguration(config: DiscoveryConfig): Record<string, unkn
 /** When this statement's content last changed (CapabilityStatement.date is required). */
 const STATEMENT_DATE = '2026-11-30';
 
+/** Bulk Data IG v2 (https://hl7.org/fhir/uv/bulkdata/): the statement names the IG and its kick-off operations. */
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata';
+
 /** http://hl7.org/fhir/R4/operation-patient-everything.html */
 const PATIENT_EVERYTHING = 'http://hl7.org/fhir/OperationDefinition/Patient-everything';
 
@@ -55,6 +58,7 @@ export function capabilityStatement(config: DiscoveryConfig, settings: AuthzSett
     fhirVersion: '4.0.1',
     // JSON only: XML is refused with 406/415 (see docs/conformance.md).
     format: ['json'],
+    instantiates: [`${BULK_DATA}/CapabilityStatement/bulk-data`],
     rest: [
       {
         mode: 'server',
@@ -73,10 +77,15 @@ export function capabilityStatement(config: DiscoveryConfig, settings: AuthzSett
         resource: types.map((type) => ({
           type,
           interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
-          ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: PATIENT_EVERYTHING }] } : {}),
+          ...(type === 'Patient'
+            ? { operation: [{ name: 'everything', definition: PATIENT_EVERYTHING }, { name: 'export', definition: `${BULK_DATA}/OperationDefinition/patient-export` }] }
+            : {}),
+          ...(type === 'Group' ? { operation: [{ name: 'export', definition: `${BULK_DATA}/OperationDefinition/group-export` }] } : {}),
           ...(isCompartmentType(type) || type === 'Patient' ? {} : { documentation: 'Shared type: readable by any caller whose scopes cover it.' }),
         })),
         interaction: [{ code: 'batch' }, { code: 'transaction' }],
+        // Backend services clients only (docs/patterns/bulk-export.md).
+        operation: [{ name: 'export', definition: `${BULK_DATA}/OperationDefinition/export` }],
       },
     ],
   };

@@ -74,6 +74,6 @@ export function toProxyResult(response: ProxyResponse, extraHeaders: Record<stri
   return {
     statusCode: response.status,
     headers: { 'cache-control': 'no-store', ...response.headers, ...extraHeaders },
-    body: response.body === undefined ? '' : JSON.stringify(response.body),
+    body: response.text ?? (response.body === undefined ? '' : JSON.stringify(response.body)),
   };
 }

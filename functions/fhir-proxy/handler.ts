@@ -15,6 +15,7 @@ import { auditRecord } from './audit';
 import type { FhirBackend } from './backend';
 import { capabilityStatement, DiscoveryConfig, smartConfiguration } from './discovery';
 import { httpRequestFromEvent, publicBaseFromEvent, toProxyResult } from './event';
+import type { ExportConfig } from './export-config';
 import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
 import type { AuditNotes } from './pep-context';
@@ -32,6 +33,8 @@ export interface ProxyDeps {
   readonly maxBodyBytes?: number;
   /** Origins of first-party frontends allowed to call the API from a browser. */
   readonly cors?: CorsConfig;
+  /** Bulk Data `$export` backend settings (HealthLake target, S3 reader, job lifetime). */
+  readonly exports?: ExportConfig;
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -61,7 +64,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
       const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
       response = await enforce(
-        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]), audit },
+        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]), exports: deps.exports, audit },
         request,
       );
     } catch (err) {
@@ -71,7 +74,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       code = codeOf(err);
       if (response.status >= 500) deps.log({ level: 'error', event: 'fhir.error', requestId, error: err instanceof Error ? err.stack : String(err) });
     }
-    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes }) });
+    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes, export: audit.export }) });
     return toProxyResult(response, cors);
   };
 }

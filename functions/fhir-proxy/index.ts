@@ -5,6 +5,7 @@ import type { PageSigner } from '../core/paging';
 import { jsonLogger } from '../shared/log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { PagingKeyConfig, proxyConfigFromEnv } from './config';
+import { exportConfigFromEnv } from './export-config';
 import { createProxyHandler, ProxyHandler } from './handler';
 import { createHmacPageSigner, createLazyPageSigner } from './page-signer';
 
@@ -38,6 +39,11 @@ const proxy = createProxyHandler({
   log: jsonLogger,
   // No allow-list, no CORS: a browser on another origin then cannot read any response.
   cors: config.corsAllowedOrigins.length > 0 ? { allowedOrigins: config.corsAllowedOrigins } : undefined,
+  // Export files are read from S3 with the same SigV4 client; keys are plain [A-Za-z0-9-._/], so
+  // S3's unescaped canonical path equals the escaped one the signer builds.
+  exports: exportConfigFromEnv(process.env, (bucket) =>
+    createHttpBackend({ baseUrl: `https://${bucket}.s3.${config.sigv4Region}.amazonaws.com`, timeoutMs: config.backendTimeoutMs, signer: createSigV4Signer({ region: config.sigv4Region ?? '', service: 's3' }) }),
+  ),
 });
 
 export const handler: ProxyHandler = proxy;

@@ -11,6 +11,7 @@ import type { Permission } from '../core/scopes';
 import { formatQuery, SearchParam } from '../core/search-params';
 import type { AuthzSettings } from '../core/settings';
 import type { FhirBackend } from './backend';
+import type { ExportConfig } from './export-config';
 import type { PublicUrls } from './public-urls';
 import { backendFailure, isResourceOf, parseBackendJson } from './responses';
 
@@ -19,6 +20,8 @@ export interface AuditNotes {
   removed: number;
   /** Codes of refusals inside the request (batch and transaction entries), in order. */
   readonly codes: string[];
+  /** A bulk-export step: kick-off/status/cancel/download, level, types, backend job. */
+  export?: Record<string, unknown>;
 }
 
 /** Everything one request's enforcement needs. */
@@ -29,6 +32,8 @@ export interface PepContext extends AccessContext {
   readonly signer: PageSigner;
   readonly urls: PublicUrls;
   readonly audit: AuditNotes;
+  /** Bulk export backend settings (export.ts); absent: defaults. */
+  readonly exports?: ExportConfig;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { FhirRequest } from '../core/fhir-request';
 import { checkPagingSignature } from '../core/paging';
 import { BundlePlan, Plan, plan, pagingPathOf } from '../core/plan';
 import { bundle } from './bundles';
+import { exportOperation } from './export';
 import { assertVisible, forwardBundle, PepContext, withQuery } from './pep-context';
 import { backendFailure, isResourceOf, json, parseBackendJson, ProxyResponse } from './responses';
 import { write } from './writes';
@@ -40,6 +41,8 @@ function execute(ctx: PepContext, p: Plan): Promise<ProxyResponse> {
       return write(ctx, p);
     case 'bundle':
       return bundle(ctx, p, enforce);
+    case 'export':
+      return exportOperation(ctx, p); // Bulk Data $export: export.ts
   }
 }
 

@@ -11,6 +11,8 @@ export interface ProxyResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: unknown;
+  /** A body already serialized (NDJSON export files); sent as is instead of `body`. */
+  readonly text?: string;
 }
 
 export const FHIR_JSON = 'application/fhir+json';

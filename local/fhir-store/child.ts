@@ -3,11 +3,15 @@
  * is another service on other hardware, so locally it gets its own event loop instead of sharing
  * the gateway's. Reports its base URL over IPC; stops on SIGTERM or when the parent goes away.
  */
+import { join, resolve } from 'node:path';
 import { createFhirStoreServer, demoResources } from './index';
 
 const port = Number(process.env.FHIRGATE_FHIR_STORE_PORT ?? '0');
 
-createFhirStoreServer({ port, seed: demoResources() }).then(
+// Export files go to the stack's state directory (FHIRGATE_DIR, as the stack itself reads it).
+const exportDir = join(resolve(process.env.FHIRGATE_DIR ?? '.local'), 'exports');
+
+createFhirStoreServer({ port, seed: demoResources(), exports: { dir: exportDir } }).then(
   (server) => {
     let stopping = false;
     const stop = () => {

@@ -33,19 +33,7 @@ export async function patientEverything(
   }
   const wanted = (type: string): boolean => !options.types || options.types.includes(type);
 
-  const members = new Map<string, Resource>([[keyOf(patient), patient]]);
-  for (const { code, param } of patientCompartmentDefinition().resource ?? []) {
-    for (const paramCode of param ?? []) {
-      // A few compartment params are not search parameters of the base spec; they cannot match.
-      if (!getSearchParameter(code, paramCode)) {
-        continue;
-      }
-      const filters = [{ code: paramCode, operator: Operator.EQUALS, value: `Patient/${patientId}` }];
-      for (const found of await repo.searchAll({ resourceType: code as Resource['resourceType'], filters })) {
-        members.set(keyOf(found), found);
-      }
-    }
-  }
+  const members = await compartmentMembers(repo, patient);
   const matches = [...members.values()].filter((r) => wanted(r.resourceType));
   const page = matches.slice(offset, offset + count);
 
@@ -71,4 +59,25 @@ export async function patientEverything(
     ...[...shared.values()].map((resource) => ({ resource, search: { mode: 'include' as const } })),
   ];
   return { resourceType: 'Bundle', type: 'searchset', total: matches.length, ...(entry.length ? { entry } : {}) };
+}
+
+/**
+ * The patient and every resource in its compartment, keyed `Type/id`, as the official Patient
+ * CompartmentDefinition defines membership (`$everything` and the Patient/Group `$export`).
+ */
+export async function compartmentMembers(repo: FhirStoreRepository, patient: Patient): Promise<Map<string, Resource>> {
+  const members = new Map<string, Resource>([[keyOf(patient), patient]]);
+  for (const { code, param } of patientCompartmentDefinition().resource ?? []) {
+    for (const paramCode of param ?? []) {
+      // A few compartment params are not search parameters of the base spec; they cannot match.
+      if (!getSearchParameter(code, paramCode)) {
+        continue;
+      }
+      const filters = [{ code: paramCode, operator: Operator.EQUALS, value: `Patient/${patient.id}` }];
+      for (const found of await repo.searchAll({ resourceType: code as Resource['resourceType'], filters })) {
+        members.set(keyOf(found), found);
+      }
+    }
+  }
+  return members;
 }

@@ -219,6 +219,11 @@ export class FhirStoreRepository extends MemoryRepository implements SearchSourc
     }
   }
 
+  /** Resource types with at least one current resource, sorted (system-level `$export`). */
+  storedTypes(): string[] {
+    return [...this.internals().resources].filter(([, byId]) => byId.size > 0).map(([type]) => type).sort();
+  }
+
   private record(version: VersionEntry): void {
     this.log.push(version);
     this.latest.set(`${version.resourceType}/${version.id}`, version);

@@ -37,6 +37,8 @@ export interface StoreResponse {
   status: number;
   headers: Record<string, string>;
   body: Resource;
+  /** Sent instead of `body` when set: an export manifest or NDJSON file, already serialized. */
+  text?: string;
 }
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';

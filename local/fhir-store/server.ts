@@ -2,7 +2,12 @@ import { badRequest } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExportOptions } from './export';
+import { StoreExports } from './export';
 import { errorOutcome } from './outcomes';
 import type { QueryPairs } from './query';
 import { FhirStoreRepository } from './repository';
@@ -32,6 +37,8 @@ export interface FhirStoreServerOptions {
   readonly port?: number;
   /** Resources (or Bundles of them) stored before the first request, with their ids kept. */
   readonly seed?: SeedInput[];
+  /** Bulk `$export` (export.ts): where files go, how long a job takes. @default a fresh temporary directory */
+  readonly exports?: Partial<ExportOptions>;
 }
 
 /** One request as the store received it, for tests that must prove what reached (or did not reach) the backend. */
@@ -69,6 +76,7 @@ export async function createFhirStoreServer(options: FhirStoreServerOptions = {}
   // Seeded before listening, so a bad seed throws without leaving a server behind.
   await loadSeed(repo, options.seed ?? []);
   const router = createStoreRouter();
+  const bulkExports = new StoreExports(repo, { ...options.exports, dir: options.exports?.dir ?? (await mkdtemp(join(tmpdir(), 'fhirgate-exports-'))) });
   const requests: RecordedRequest[] = [];
   const prefix = `/datastore/${datastoreId}/r4`;
   let baseUrl = '';
@@ -84,7 +92,7 @@ export async function createFhirStoreServer(options: FhirStoreServerOptions = {}
           return parsed;
         }
         // Only the store work is queued, so a slow upload does not hold up other requests.
-        const result = queue.then(() => handleStoreRequest(router, repo, baseUrl, parsed));
+        const result = queue.then(async () => (await bulkExports.handle(parsed, baseUrl)) ?? handleStoreRequest(router, repo, baseUrl, parsed));
         queue = result.catch(() => undefined);
         return result;
       })
@@ -109,6 +117,7 @@ export async function createFhirStoreServer(options: FhirStoreServerOptions = {}
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        bulkExports.close();
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets (fetch keeps them) would otherwise hold close() open.
         server.closeAllConnections();
@@ -238,7 +247,7 @@ function drain(req: IncomingMessage): Promise<void> {
 }
 
 function send(res: ServerResponse, response: StoreResponse): void {
-  const payload = JSON.stringify(response.body);
+  const payload = response.text ?? JSON.stringify(response.body);
   res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(payload) });
   res.end(payload);
 }

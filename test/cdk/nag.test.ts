@@ -22,6 +22,7 @@ const PURPOSE: readonly [RegExp, RegExp][] = [
   [/\/Authorizer\//, /token authorizer/i],
   [/\/FhirProxy\//, /FHIR proxy/i],
   [/\/TokenService\//, /token exchange/i],
+  [/\/Exports\//, /bulk export/i],
 ];
 
 test('synthesis ran both packs and wrote an empty validation report (nothing unacknowledged)', () => {
@@ -85,6 +86,7 @@ test('the list of acknowledged rules (review any change to it)', () => {
     'AwsSolutions-DDB3',
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
     'AwsSolutions-IAM5[Resource::*]',
+    'AwsSolutions-IAM5[Resource::<ExportsBucket54D5CE64.Arn>/exports/*]',
     'AwsSolutions-L1',
     'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
     'HIPAA.Security-APIGWSSLEnabled',
@@ -93,5 +95,8 @@ test('the list of acknowledged rules (review any change to it)', () => {
     'HIPAA.Security-LambdaConcurrency',
     'HIPAA.Security-LambdaDLQ',
     'HIPAA.Security-LambdaInsideVPC',
+    'HIPAA.Security-S3BucketReplicationEnabled',
+    'HIPAA.Security-S3BucketVersioningEnabled',
+    'HIPAA.Security-S3DefaultEncryptionKMS',
   ]);
 });

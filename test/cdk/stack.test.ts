@@ -11,11 +11,13 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { ENV } from '../../functions/authorizer/config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
+import { EXPORT_ENV } from '../../functions/fhir-proxy/export-config';
 import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
 import { GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
+import { HEALTHLAKE_EXPORT_ACTIONS } from '../../lib/export-bucket';
 import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
 import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionName } from '../../lib/function-bundle';
 import { DELEGATION_SCOPE } from '../../lib/identity';
@@ -199,7 +201,7 @@ describe('Lambda functions', () => {
     // No backendClientIds configured: the allow-list variable is left unset on both functions.
     expect(env('authorizer')).toEqual([ENV.issuers, ENV.linkCacheTtlSeconds, ENV.linksTable, ENV.machineClientIds, ENV.settings, ENV.userClientIds].sort());
     expect(env('proxy')).toEqual(
-      [PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region].sort(),
+      [PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region, ...Object.values(EXPORT_ENV)].sort(),
     );
     expect(env('tokenService')).toEqual(
       [
@@ -321,8 +323,13 @@ describe('IAM: least privilege', () => {
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
       sorted([...STAR_ALLOWED]),
       ['kms:GenerateMac', 'kms:VerifyMac'],
-      sorted(HEALTHLAKE_FHIR_ACTIONS),
+      // The FHIR actions and the Bulk Data $export ones on the same data store, merged by
+      // minimizePolicies (test/cdk/export-bucket.test.ts checks the export grants in detail).
+      sorted([...HEALTHLAKE_FHIR_ACTIONS, ...Object.values(HEALTHLAKE_EXPORT_ACTIONS)]),
       sorted(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
+      ['iam:PassRole'],
+      ['s3:GetObject'],
+      ['kms:Decrypt'],
     ]);
     expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.proxy.pagingKey.node.defaultChild), 'Arn'] });
     expect(st[3]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.backend.datastore!), 'DatastoreArn'] });
@@ -483,6 +490,7 @@ test('outputs: every URL and id a client or operator needs', () => {
     'LinksTableName',
     'ClientsTableName',
     'HealthLakeDatastoreId',
+    'ExportBucketName',
     STACK_OUTPUTS.authorizerCacheTtlSeconds,
     STACK_OUTPUTS.linkCacheTtlSeconds,
   ]) {

@@ -177,17 +177,17 @@ test('kick-off without Prefer: respond-async is a 400 OperationOutcome; so is an
 
 test('one audit line per kick-off, status, cancel and download, with client, level, types and job', async () => {
   await sleep(200);
-  const lines = stack
+  const all = stack
     .stderr()
     .split('\n')
     .filter((l) => l.includes('"fhir.access"'))
-    .map((l) => JSON.parse(l))
-    .filter((l) => l.export !== undefined);
+    .map((l) => JSON.parse(l));
+  const lines = all.filter((l) => l.export !== undefined);
   const steps = new Set(lines.map((l) => l.export.step));
   expect([...steps].sort()).toEqual(['cancel', 'download', 'kick-off', 'status']);
   const download = lines.find((l) => l.export.step === 'download' && l.status === 200);
-  // A refused kick-off is audited too, with its reason.
-  expect(lines.find((l) => l.export.step === 'kick-off' && l.status === 403 && l.kind === 'patient')).toMatchObject({ kind: 'patient', code: 'ERR_FORBIDDEN' });
+  // A kick-off refused by the planner is audited too: the operation and the refusal's code.
+  expect(all.find((l) => l.operation === 'export' && l.status === 403 && l.kind === 'patient')).toMatchObject({ decision: 'deny', code: 'ERR_FORBIDDEN' });
   expect(download).toMatchObject({ client: expect.any(String), export: { level: expect.any(String), types: expect.any(Array), job: expect.stringMatching(/^export\//), type: expect.any(String) } });
 });
 

@@ -137,7 +137,44 @@ async function main(): Promise<void> {
       { what: 'GET Patient/pat-bob', path: 'Patient/pat-bob' },
     ],
   );
+  await bulkExportSection(info, alice);
   process.stdout.write('\nEvery line above went through the gateway emulation, the authorizer and the PEP — the same code the Lambdas run.\n');
+}
+
+/**
+ * 4. Bulk Data $export (FHIR Bulk Data Access IG v2), as a backend services client runs it:
+ * kick-off with `Prefer: respond-async`, poll the status URL as Retry-After says, download each
+ * file of the manifest with the same token.
+ */
+async function bulkExportSection(info: StackInfo, patientToken: string): Promise<void> {
+  process.stdout.write('\n4. Bulk export ($export) — population data for analytics, billing and quality jobs\n');
+  process.stdout.write('  only system/ clients may export; the types are _type ∩ the scopes that grant read and search.\n');
+  const exportAs = async (who: string, token: string, path: string): Promise<void> => {
+    const kick = await fetch(`${info.fhirBaseUrl}/${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json', prefer: 'respond-async' } });
+    if (kick.status !== 202) {
+      const body = (await kick.json().catch(() => undefined)) as any;
+      process.stdout.write(`  ${String(kick.status).padEnd(4)} refused  ${`${who}: GET ${path}`.padEnd(46)} ${body?.issue?.[0]?.details?.text ?? ''}\n`);
+      return;
+    }
+    const statusUrl = kick.headers.get('content-location')!;
+    process.stdout.write(`  202  accepted ${`${who}: GET ${path}`.padEnd(46)} status URL: …/$export-poll-status?_jobId=<handle bound to ${who}>\n`);
+    let status = await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } });
+    while (status.status === 202) {
+      process.stdout.write(`  202  polling  ${'status'.padEnd(46)} X-Progress: ${status.headers.get('x-progress')}, Retry-After: ${status.headers.get('retry-after')} s\n`);
+      await new Promise((r) => setTimeout(r, Number(status.headers.get('retry-after') ?? '1') * 1000));
+      status = await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } });
+    }
+    const manifest = (await status.json()) as { output: { type: string; url: string }[]; requiresAccessToken: boolean };
+    for (const file of manifest.output) {
+      const res = await fetch(file.url, { headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+ndjson' } });
+      const lines = (await res.text()).split('\n').filter((l) => l !== '').length;
+      process.stdout.write(`  ${String(res.status).padEnd(4)} download ${file.type.padEnd(46)} ${lines} resources (NDJSON, token required: ${manifest.requiresAccessToken})\n`);
+    }
+  };
+  await exportAs('backend-sync', await backendServicesToken(info), '$export?_type=Patient,Observation');
+  await exportAs('analytics', await machineToken(info, 'analytics'), '$export');
+  await exportAs('analytics', await machineToken(info, 'analytics'), '$export?_type=Patient');
+  await exportAs('alice', patientToken, 'Patient/$export');
 }
 
 main().catch((err: unknown) => {

@@ -39,6 +39,8 @@ export interface ExportConfig {
   readonly healthLake?: HealthLakeExportTarget;
   /** Reader for `s3://` files (AWS). Absent: only files under the backend base can be read. */
   readonly s3?: FhirBackend & { readonly bucket: string; readonly prefix: string };
+  /** Largest export file streamed in one response; larger ones are refused (413). @default DEFAULT_MAX_FILE_BYTES of export.ts (4 MiB) */
+  readonly maxFileBytes?: number;
   /** Clock (ms) for handle ages; tests inject one. @default Date.now */
   readonly now?: () => number;
 }

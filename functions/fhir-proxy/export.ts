@@ -11,7 +11,7 @@
  * longer knows — is the same "not found".
  */
 import { EXPORT_FILE_OPERATION, EXPORT_STATUS_OPERATION, ExportPlan, ExportRequestPlan, exportPath } from '../core/bulk-export';
-import { NotFoundError } from '../core/errors';
+import { NotFoundError, RequestError } from '../core/errors';
 import { clientManifest, ExportJob, filterNdjson, formatFileRef, isBackendJobPath, mayDownload, openJob, parseBackendManifest, parseFileRef, sealJob } from '../core/export-job';
 import { outcome } from '../core/operation-outcome';
 import { formatQuery, SearchParam } from '../core/search-params';
@@ -23,6 +23,12 @@ import { backendErrorResponse, backendFailure, json, parseBackendJson, ProxyResp
 /** A day: how long status and files stay reachable unless configured (the bucket's lifecycle default). */
 export const DEFAULT_EXPORT_MAX_AGE_SECONDS = 24 * 60 * 60;
 const NDJSON = 'application/fhir+ndjson';
+/**
+ * Largest file body streamed in one response. A Lambda's synchronous response is at most 6 MB
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), and the body is
+ * JSON-escaped inside it (every `"` of NDJSON doubles), so a third of it is kept free.
+ */
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
 
 /** Carry out one planned export step. */
 export async function exportOperation(ctx: PepContext, p: ExportRequestPlan): Promise<ProxyResponse> {
@@ -110,6 +116,10 @@ async function download(ctx: PepContext, p: { readonly handle: string; readonly 
   if (text === undefined) throw new NotFoundError('ERR_NOT_FOUND', 'export file is gone');
   const filtered = filterNdjson(ctx, text, ref.list === 'error' ? 'OperationOutcome' : file.type);
   ctx.audit.removed += filtered.removed;
+  const limit = ctx.exports?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (Buffer.byteLength(filtered.text) > limit) {
+    throw new RequestError('ERR_PAYLOAD_TOO_LARGE', `this export file is larger than fhirgate streams in one response (${limit} bytes); export fewer resources per file with _type, _since or _typeFilter`);
+  }
   return { status: 200, headers: { 'content-type': NDJSON }, text: filtered.text };
 }
 

@@ -185,6 +185,15 @@ describe('manifest and files from a completed backend job', () => {
     expect(s3Bodies).toHaveLength(1);
   });
 
+  test('a file larger than one response can carry is a 413 that says how to narrow the export', async () => {
+    const p = proxy(script, { maxFileBytes: 50 });
+    const status = await started(p);
+    const body = (await p.call(OWNER, 'GET', status)).json();
+    const res = await p.call(OWNER, 'GET', body.output[0].url.slice(PUBLIC.length + 1));
+    expect(res.status).toBe(413);
+    expect(res.text).toMatch(/_type, _since or _typeFilter/);
+  });
+
   test('without an S3 reader, s3:// files are 404, never fetched some other way', async () => {
     const p = proxy(script);
     const status = await started(p);

@@ -14,10 +14,10 @@ import { EXPORT_FILE_OPERATION, EXPORT_STATUS_OPERATION, ExportPlan, ExportReque
 import { NotFoundError, RequestError } from '../core/errors';
 import { clientManifest, ExportJob, filterNdjson, formatFileRef, isBackendJobPath, mayDownload, openJob, parseBackendManifest, parseFileRef, sealJob } from '../core/export-job';
 import { outcome } from '../core/operation-outcome';
-import { formatQuery, SearchParam } from '../core/search-params';
+import type { SearchParam } from '../core/search-params';
 import type { BackendRequest, BackendResponse } from './backend';
 import { exportFileReader, healthLakeKickoffBody } from './export-config';
-import type { PepContext } from './pep-context';
+import { PepContext, withQuery } from './pep-context';
 import { backendErrorResponse, backendFailure, json, parseBackendJson, ProxyResponse } from './responses';
 
 /** A day: how long status and files stay reachable unless configured (the bucket's lifecycle default). */
@@ -139,11 +139,6 @@ function backendQuery(plan: ExportPlan): SearchParam[] {
   if (plan.since) add('_since', plan.since);
   for (const f of plan.typeFilters) add('_typeFilter', f);
   return params;
-}
-
-function withQuery(path: string, params: readonly SearchParam[]): string {
-  const q = formatQuery(params);
-  return q ? `${path}?${q}` : path;
 }
 
 /** 429 with Retry-After (IG: the server's concurrent-export quota is full; try again later). */

@@ -127,6 +127,7 @@ describe('manifest and files from a completed backend job', () => {
       { type: 'Patient', url: `${BACKEND}/export/abc123/Patient-1.ndjson` },
       { type: 'Observation', url: 's3://exports-bucket/fhirgate/abc123/Observation-2.ndjson' },
       { type: 'Observation', url: 's3://other-bucket/fhirgate/abc123/Observation-3.ndjson' },
+      { type: 'Observation', url: 's3://exports-bucket/elsewhere/Observation-4.ndjson' }, // outside the export prefix
     ],
     error: [],
   };
@@ -160,7 +161,7 @@ describe('manifest and files from a completed backend job', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
     const body = res.json();
-    expect(body.output.map((o: { type: string }) => o.type)).toEqual(['Observation', 'Observation', 'Observation']);
+    expect(body.output.map((o: { type: string }) => o.type)).toEqual(['Observation', 'Observation', 'Observation', 'Observation']);
     expect(res.text).not.toContain(BACKEND);
     expect(res.text).not.toContain('s3://');
     expect(body.request).toBe(`${PUBLIC}/$export`);
@@ -182,6 +183,7 @@ describe('manifest and files from a completed backend job', () => {
     expect(fromS3.status).toBe(200);
     expect(s3Bodies).toEqual(['fhirgate/abc123/Observation-2.ndjson']);
     expect((await p.call(OWNER, 'GET', path(body.output[3].url))).status).toBe(404); // another bucket
+    expect((await p.call(OWNER, 'GET', path(body.output[4].url))).status).toBe(404); // outside the prefix
     expect(s3Bodies).toHaveLength(1);
   });
 

@@ -40,7 +40,18 @@ test('only R4 types, only served interactions: no history-system/history-type, n
     expect(r.searchInclude).toBeUndefined();
     expect(r.interaction.map((i: { code: string }) => i.code)).not.toContain('history-type');
   }
-  expect(rest.resource.find((r: { type: string }) => r.type === 'Patient').operation).toEqual([{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }]);
+  expect(rest.resource.find((r: { type: string }) => r.type === 'Patient').operation).toEqual([
+    { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+    { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' },
+  ]);
+});
+
+test('Bulk Data IG v2: the statement instantiates bulk-data and names the system, Patient and Group $export', () => {
+  const bulk = 'http://hl7.org/fhir/uv/bulkdata';
+  expect(statement.instantiates).toEqual([`${bulk}/CapabilityStatement/bulk-data`]);
+  const rest = statement.rest[0];
+  expect(rest.operation).toEqual([{ name: 'export', definition: `${bulk}/OperationDefinition/export` }]);
+  expect(rest.resource.find((r: { type: string }) => r.type === 'Group').operation).toEqual([{ name: 'export', definition: `${bulk}/OperationDefinition/group-export` }]);
 });
 
 test('rest.security: the SMART-on-FHIR service coding and the oauth-uris extension naming the token service', () => {

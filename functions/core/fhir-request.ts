@@ -69,6 +69,7 @@ const OPERATION = /^[a-z][a-zA-Z0-9-]{0,63}$/;
 // sends `application/fhir+json` unencoded and the query is form-decoded, so that is accepted too.
 const JSON_FORMATS: ReadonlySet<string> = new Set(['json', 'application/json', 'application/fhir+json', 'application/fhir json']);
 const JSON_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/fhir+json']);
+const NDJSON_TYPES: ReadonlySet<string> = new Set(['application/fhir+ndjson', 'application/ndjson']);
 // http.html#concurrency: `ETag: W/"<versionId>"`; If-Match echoes it (weak or strong).
 const IF_MATCH = /^(?:W\/)?"([^"]*)"$/;
 
@@ -100,7 +101,8 @@ export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): 
   for (const h of OVERRIDE_HEADERS) {
     if (req.headers[h] !== undefined) bad(`header '${h}' is refused: the HTTP method cannot be changed after authorization`);
   }
-  checkAccept(req.headers['accept']);
+  // Bulk Data export files are NDJSON (IG v2, file request: Accept application/fhir+ndjson).
+  checkAccept(req.headers['accept'], req.path === '/$export-file' ? NDJSON_TYPES : NONE);
 
   const route = routeOf(splitPath(req.path));
   const routed = route.on[method];
@@ -287,12 +289,12 @@ function mediaType(value: string): string {
  * Accept header that allows no JSON type (`application/fhir+xml`, `text/html`) is 406, as
  * `_format=xml` is; `*\/*`, `application/*` and no header at all accept JSON. `q=0` excludes.
  */
-function checkAccept(accept: string | undefined): void {
+function checkAccept(accept: string | undefined, alsoAccepted: ReadonlySet<string>): void {
   if (accept === undefined || accept.trim() === '') return;
   const ranges = accept.split(',').map((r) => r.split(';').map((p) => p.trim().toLowerCase()));
   const takesJson = ranges.some(([range, ...params]) => {
     if (params.some((p) => /^q=0(?:\.0{0,3})?$/.test(p))) return false;
-    return range === '*/*' || range === 'application/*' || JSON_TYPES.has(range ?? '') || JSON_FORMATS.has(range ?? '');
+    return range === '*/*' || range === 'application/*' || JSON_TYPES.has(range ?? '') || JSON_FORMATS.has(range ?? '') || alsoAccepted.has(range ?? '');
   });
   if (!takesJson) fail('ERR_NOT_ACCEPTABLE', `Accept '${preview(accept)}' allows no JSON; fhirgate answers application/fhir+json only`, { actual: preview(accept), expected: ['application/fhir+json'] });
 }

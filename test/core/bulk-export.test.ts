@@ -151,3 +151,33 @@ describe('kick-off request', () => {
     expect(() => plan(SYSTEM_ALL, url, { method: 'POST', body })).toThrow(message);
   });
 });
+
+describe('status and file URLs', () => {
+  const parse = (method: string, path: string, query: [string, string][], headers: Record<string, string> = {}) => parseFhirRequest({ method, path, query, headers });
+  const planOf = (method: string, path: string, query: [string, string][], headers?: Record<string, string>) => planRequest(SYSTEM_ALL, DEFAULT_SETTINGS, parse(method, path, query, headers));
+
+  test('GET/DELETE on the status URL → status/cancel with the handle; a file → download', () => {
+    expect(planOf('GET', '/$export-poll-status', [['_jobId', 'h']])).toEqual({ kind: 'export', step: 'status', handle: 'h' });
+    expect(planOf('DELETE', '/$export-poll-status', [['_jobId', 'h']])).toEqual({ kind: 'export', step: 'cancel', handle: 'h' });
+    expect(planOf('GET', '/$export-file', [['_jobId', 'h'], ['_file', 'o0']])).toEqual({ kind: 'export', step: 'download', handle: 'h', file: 'o0' });
+  });
+
+  test.each<[string, string, [string, string][]]>([
+    ['GET', '/$export-poll-status', []],
+    ['GET', '/$export-poll-status', [['_jobId', 'a'], ['_jobId', 'b']]],
+    ['GET', '/$export-poll-status', [['_jobId', 'a'], ['_count', '1']]],
+    ['GET', '/$export-file', [['_jobId', 'a']]],
+  ])('%s %s %p → 400', (method, path, query) => {
+    expect(() => planOf(method, path, query)).toThrow(RequestError);
+  });
+
+  test('a patient token gets 403 on the status URL too', () => {
+    expect(() => planRequest(principal('patient', 'patient/*.rs'), DEFAULT_SETTINGS, parse('GET', '/$export-poll-status', [['_jobId', 'h']]))).toThrow(AccessDeniedError);
+  });
+
+  test('files accept Accept: application/fhir+ndjson; other URLs still answer JSON only (406)', () => {
+    expect(() => parse('GET', '/$export-file', [['_jobId', 'h'], ['_file', 'o0']], { accept: 'application/fhir+ndjson' })).not.toThrow();
+    expect(() => parse('GET', '/Patient', [], { accept: 'application/fhir+ndjson' })).toThrow(/allows no JSON/);
+    expect(() => parse('POST', '/$export-poll-status', [['_jobId', 'h']])).toThrow(/not allowed/); // GET and DELETE only
+  });
+});

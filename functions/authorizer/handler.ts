@@ -1,8 +1,9 @@
 /**
  * The TOKEN authorizer, as a function of its dependencies: event → verify → classify → link →
  * principal → policy. The issuer that verified the token picks the rules: Cognito tokens are user
- * or machine tokens; tokens from fhirgate's own issuer are delegated ones (with `act`) or
- * SMART Backend Services `system/` ones (without `act`, private_key_jwt clients). Tests and the
+ * or machine tokens; tokens from fhirgate's own issuer are delegated ones (with `act`), SMART App
+ * Launch ones (a user's `patient` without `act`), or SMART Backend Services `system/` ones
+ * (neither, private_key_jwt clients). Tests and the
  * local stack build it with real dependencies pointed at local servers; `index.ts` builds it from
  * the Lambda environment.
  *
@@ -23,6 +24,7 @@ import {
   Principal,
   userPrincipal,
 } from '../core/principal';
+import { classifyLaunchClaims, launchPrincipal } from '../core/app-launch-grants';
 import { principalToContext } from '../core/principal-context';
 import { AuthzSettings } from '../core/settings';
 import type { Logger } from '../shared/log';
@@ -59,7 +61,12 @@ export function createAuthorizerHandler(deps: AuthorizerDeps): AuthorizerHandler
 /** Whose rules apply depends on who issued the token: Cognito (user or machine) or fhirgate (delegated, or backend `system/`). */
 async function principalOf({ claims, issuer }: VerifiedToken, deps: AuthorizerDeps): Promise<Principal> {
   if (issuer.kind === 'fhirgate-exchange') {
-    // `act` picks the shape; each shape refuses the other's scopes (patient/ vs system/).
+    // `act` picks the delegated shape; `patient` without `act` an App Launch token; neither a
+    // backend one. Each shape refuses the others' claims and scopes (patient/ vs system/).
+    if (!('act' in claims) && 'patient' in claims) {
+      const app = classifyLaunchClaims(claims);
+      return launchPrincipal(app, await deps.links.get(app.sub), deps.settings);
+    }
     if (!('act' in claims)) return machinePrincipal(classifyBackendClaims(claims, deps.clients), deps.settings);
     const delegated = classifyDelegatedClaims(claims, deps.clients);
     return delegatedPrincipal(delegated, await deps.links.get(delegated.sub), deps.settings);

@@ -36,6 +36,8 @@ import type { Logger } from '../shared/log';
 import { presentedClient, PresentedClient } from '../core/client-auth';
 import { authorizationServerMetadata, ServedOAuth } from '../core/oauth-metadata';
 import { CLIENT_CHALLENGE } from '../shared/www-authenticate';
+import { APP_GRANT_TYPES, createAppGrants, wantsAppGrant } from './app-grants';
+import { AppLaunchDeps, createAuthorizeHandlers } from './authorize';
 import { ClientCredentialsDeps, createClientCredentialsGrant, wantsClientCredentials } from './client-credentials';
 import type { CognitoTokenEndpoint } from './cognito-token-endpoint';
 import { formParams, headerValues, jsonResponse, oauthErrorResponse } from './http';
@@ -65,7 +67,12 @@ export interface TokenExchangeDeps {
    * secret presented on an exchange is verified there. @default undefined: client secrets are refused
    */
   readonly cognito?: CognitoTokenEndpoint;
+  /** SMART App Launch (authorize, callback, picker; authorization_code and refresh_token grants). @default undefined: not offered */
+  readonly appLaunch?: AppLaunchServiceDeps;
 }
+
+/** What App Launch needs beyond the token service's own links, settings, signer and log. */
+export type AppLaunchServiceDeps = Pick<AppLaunchDeps, 'apps' | 'store' | 'broker' | 'policy'>;
 
 export interface JwksDeps {
   /** Published keys: the active signer first, then keys being retired (still verifying recent tokens). */
@@ -90,6 +97,9 @@ export const TOKEN_SERVICE_ROUTES = {
   jwks: '/auth/jwks.json',
   metadata: '/.well-known/oauth-authorization-server/auth',
   issuerMetadata: '/auth/.well-known/oauth-authorization-server',
+  authorize: '/auth/authorize',
+  callback: '/auth/callback',
+  picker: '/auth/picker',
 } as const;
 
 /** Create the token endpoint: RFC 8693 exchange, plus private_key_jwt client_credentials when `clientCredentials` is given. */
@@ -99,6 +109,7 @@ export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandle
   const newJti = deps.newJti ?? randomUUID;
   const { clients, settings, policy, signer, log } = deps;
   const backend = deps.clientCredentials && createClientCredentialsGrant({ ...deps.clientCredentials, clients, settings, policy, signer, log, now: clock, newJti });
+  const apps = deps.appLaunch && createAppGrants({ ...deps.appLaunch, links: deps.links, settings, signer, log, now: clock, newJti });
   return async (event) => {
     // What the refusal log line says about the request (never a token).
     const audit: Record<string, unknown> = { grant_type: GRANT_TYPE_TOKEN_EXCHANGE };
@@ -115,7 +126,12 @@ export function createTokenExchangeHandler(deps: TokenExchangeDeps): ProxyHandle
         if (client.kind !== 'assertion' || !backend) throw noClientAuthentication(deps);
         return await backend(params, event, audit);
       }
-      const request = parseExchange(params, backend !== undefined || deps.cognito !== undefined);
+      if (apps && wantsAppGrant(params)) {
+        // SMART apps are public clients (client-public): a secret or an assertion proves nothing fhirgate registered.
+        if (client.kind === 'secret' || client.kind === 'assertion') throw new OAuthError('invalid_client', 'SMART apps are public clients: send client_id alone, no client authentication');
+        return await apps(params, audit);
+      }
+      const request = parseExchange(params, [...(backend || deps.cognito ? [GRANT_TYPE_CLIENT_CREDENTIALS] : []), ...(apps ? APP_GRANT_TYPES : [])]);
       checkTarget(request, deps.policy);
       await authenticateExchangeClient(deps.cognito, client, event);
       // The actor first: without a delegating client, nothing is said about the user's token.
@@ -192,11 +208,15 @@ export function createTokenServiceHandler(deps: TokenServiceDeps): ProxyHandler 
   // The public URLs sit beside the issuer (`…/auth/token`, `…/auth/jwks.json`), as the CDK API and the local gateway route them.
   const base = deps.policy.issuer.replace(/\/+$/, '');
   const metadata = createMetadataHandler(servedBy(deps, { tokenEndpoint: `${base}/token`, jwksUri: `${base}/jwks.json` }));
+  const launch = deps.appLaunch && createAuthorizeHandlers({ ...deps.appLaunch, links: deps.links, settings: deps.settings, log: deps.log, ...(deps.now ? { now: deps.now } : {}) });
   return async (event) => {
     const route = event.resource || event.path;
     if (route === TOKEN_SERVICE_ROUTES.token) return exchange(event);
     if (route === TOKEN_SERVICE_ROUTES.jwks) return jwks(event);
     if (route === TOKEN_SERVICE_ROUTES.metadata || route === TOKEN_SERVICE_ROUTES.issuerMetadata) return metadata(event);
+    if (launch && route === TOKEN_SERVICE_ROUTES.authorize) return launch.authorize(event);
+    if (launch && route === TOKEN_SERVICE_ROUTES.callback) return launch.callback(event);
+    if (launch && route === TOKEN_SERVICE_ROUTES.picker) return launch.picker(event);
     return jsonResponse(404, { error: 'not_found', error_description: 'no such route' });
   };
 }
@@ -225,13 +245,13 @@ async function linkOf(links: LinkStore, sub: string) {
   }
 }
 
-/** The exchange request; with both grants offered, an unknown grant_type names both. */
-function parseExchange(params: FormParams, clientCredentialsOffered: boolean) {
+/** The exchange request; with other grants offered, an unknown grant_type names them all. */
+function parseExchange(params: FormParams, otherGrants: readonly string[]) {
   try {
     return parseExchangeRequest(params);
   } catch (err) {
-    if (clientCredentialsOffered && err instanceof OAuthError && err.code === 'unsupported_grant_type') {
-      throw new OAuthError('unsupported_grant_type', `supported grant types: ${GRANT_TYPE_TOKEN_EXCHANGE}, ${GRANT_TYPE_CLIENT_CREDENTIALS}`);
+    if (otherGrants.length > 0 && err instanceof OAuthError && err.code === 'unsupported_grant_type') {
+      throw new OAuthError('unsupported_grant_type', `supported grant types: ${[GRANT_TYPE_TOKEN_EXCHANGE, ...otherGrants].join(', ')}`);
     }
     throw err;
   }

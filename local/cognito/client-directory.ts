@@ -12,6 +12,8 @@ export interface AppClientRecord {
   readonly clientSecret?: string;
   readonly allowedOAuthFlows: readonly string[];
   readonly allowedScopes: readonly string[];
+  /** Where managed login may send the browser back (exact URLs). */
+  readonly callbackUrls?: readonly string[];
   /** Access token lifetime, from the client's AccessTokenValidity. */
   readonly accessTokenSeconds: number;
 }
@@ -39,6 +41,7 @@ export function cognitoClientDirectory(cognito: CognitoIdentityProviderClient, u
           clientSecret: c.ClientSecret,
           allowedOAuthFlows: c.AllowedOAuthFlows ?? [],
           allowedScopes: c.AllowedOAuthScopes ?? [],
+          callbackUrls: c.CallbackURLs ?? [],
           accessTokenSeconds: c.AccessTokenValidity ? c.AccessTokenValidity * unit : DEFAULT_ACCESS_TOKEN_SECONDS,
         };
       } catch (err) {

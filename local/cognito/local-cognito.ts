@@ -9,6 +9,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { cognitoClientDirectory } from './client-directory';
 import { spawnCognitoLocal } from './process';
 import { CognitoGroup, MachineClientSpec, provisionPool, UserSpec, validateSpecs } from './provision';
+import { createBrokerClient, createManagedLogin, setBrokerCallback } from './managed-login';
 import { cognitoLocalSigner } from './signing-key';
 import { startTokenEndpoint } from './token-endpoint';
 
@@ -36,6 +37,12 @@ export interface LocalCognito {
   readonly jwksUri: string;
   /** The client_credentials endpoint (`http://127.0.0.1:<tokenPort>/oauth2/token`). */
   readonly tokenUrl: string;
+  /** The managed login "domain" beside it (`http://127.0.0.1:<tokenPort>`: `/oauth2/authorize`, `/oauth2/token`). */
+  readonly domain: string;
+  /** fhirgate's sign-in broker: a confidential app client with the authorization code flow. */
+  readonly broker: { readonly clientId: string; readonly clientSecret: string };
+  /** Register fhirgate's `/auth/callback` as the broker's callback URL (known once the gateway listens). */
+  setBrokerCallback(callbackUrl: string): Promise<void>;
   readonly webClientId: string;
   readonly users: readonly { username: string; password: string; group: CognitoGroup; sub: string }[];
   readonly machineClients: readonly { name: string; clientId: string; clientSecret: string; scopes: readonly string[] }[];
@@ -64,11 +71,14 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
   try {
     const pool = await provisionPool(sdk, options);
     const issuer = `${child.endpoint}/${pool.userPoolId}`;
+    const clients = cognitoClientDirectory(sdk, pool.userPoolId);
+    const broker = await createBrokerClient(sdk, pool.userPoolId);
     const tokens = await startTokenEndpoint({
       issuer,
       signer,
-      clients: cognitoClientDirectory(sdk, pool.userPoolId),
+      clients,
       port: options.tokenPort,
+      managedLogin: createManagedLogin({ sdk, clients }),
     });
     let closing: Promise<void> | undefined;
     return {
@@ -78,6 +88,9 @@ export async function startLocalCognito(options: LocalCognitoOptions): Promise<L
       issuer,
       jwksUri: `${issuer}/.well-known/jwks.json`,
       tokenUrl: tokens.url,
+      domain: `http://127.0.0.1:${tokens.port}`,
+      broker,
+      setBrokerCallback: (callbackUrl) => setBrokerCallback(sdk, pool.userPoolId, broker.clientId, callbackUrl),
       webClientId: pool.webClientId,
       users: pool.users,
       machineClients: pool.machineClients,

@@ -14,6 +14,7 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { ClientDirectory } from './client-directory';
 import { ClientCredentials, readClientCredentials, secretMatches } from './client-auth';
+import { AUTHORIZE_PATH, LOGIN_PATH, ManagedLogin } from './managed-login';
 import { OAuthError } from './oauth-error';
 import { TokenSigner } from './signing-key';
 
@@ -32,6 +33,8 @@ export interface TokenEndpointOptions {
   readonly port?: number;
   /** Clock, epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Managed login (authorize page, sign-in, authorization_code grant). @default undefined: client_credentials only */
+  readonly managedLogin?: ManagedLogin;
   /** Called with unexpected failures (a client lookup that errored). @default ignore */
   readonly onError?: (err: unknown) => void;
 }
@@ -47,6 +50,8 @@ interface Reply {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** The body is text with its own content type (the managed login pages), not JSON. */
+  readonly raw?: boolean;
 }
 
 /** Start the client_credentials endpoint on 127.0.0.1. */
@@ -77,7 +82,14 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
 }
 
 async function serve(req: IncomingMessage, options: TokenEndpointOptions): Promise<Reply> {
-  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const path = url.pathname;
+  if (options.managedLogin && (path === AUTHORIZE_PATH || path === LOGIN_PATH)) {
+    const body = req.method === 'POST' ? await readBody(req) : (req.resume(), '');
+    if (body === 'too-large') return { status: 413, body: { error: 'invalid_request', error_description: `request body exceeds ${MAX_BODY_BYTES} bytes` } };
+    const page = await options.managedLogin.page(req.method ?? 'GET', path, url.searchParams, req.method === 'POST' ? new URLSearchParams(body) : undefined);
+    return { status: page.status, body: page.body, headers: page.headers, raw: true };
+  }
   if (path !== TOKEN_PATH) {
     req.resume();
     return { status: 404, body: { error: 'not_found', error_description: `no route ${path}` } };
@@ -116,6 +128,9 @@ async function issue(req: IncomingMessage, body: string, options: TokenEndpointO
 
   const grantType = form.get('grant_type');
   if (grantType === null || grantType === '') throw new OAuthError('invalid_request', 'grant_type is required');
+  if (grantType === 'authorization_code' && options.managedLogin) {
+    return options.managedLogin.redeem(await authenticate(credentials, options.clients), form);
+  }
   if (grantType !== 'client_credentials') {
     throw new OAuthError('unsupported_grant_type', `grant_type ${JSON.stringify(grantType)} is not supported here (client_credentials only)`);
   }
@@ -190,6 +205,11 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large'> {
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
+  if (reply.raw) {
+    res.writeHead(reply.status, { ...reply.headers });
+    res.end(String(reply.body));
+    return;
+  }
   res.writeHead(reply.status, {
     'content-type': 'application/json;charset=UTF-8',
     // §5.1: token responses (and their errors) must not be cached.

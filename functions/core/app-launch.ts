@@ -72,6 +72,8 @@ export class AuthorizeError extends Error {
     readonly code: AuthorizeErrorCode,
     description: string,
     readonly redirect: boolean,
+    /** Where a refusal found while validating the request goes back to (redirect_uri already checked). */
+    readonly target?: { readonly redirectUri: string; readonly state?: string },
   ) {
     super(description);
     this.name = 'AuthorizeError';
@@ -112,8 +114,9 @@ export function parseAuthorizeRequest(query: FormParams, client: AppClient | und
   if (!client.redirectUris.includes(redirectUri)) throw new AuthorizeError('invalid_request', 'redirect_uri is not registered for this client (exact match)', false);
   if (repeated === 'client_id' || repeated === 'redirect_uri') throw new AuthorizeError('invalid_request', `parameter "${repeated}" is repeated`, false);
 
+  const target = { redirectUri, ...(one('state') !== undefined && values.get('state')!.length === 1 ? { state: one('state')! } : {}) };
   const fail = (code: AuthorizeErrorCode, why: string): never => {
-    throw new AuthorizeError(code, why, true);
+    throw new AuthorizeError(code, why, true, target);
   };
   // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
   if (repeated !== undefined) fail('invalid_request', `parameter "${repeated}" is repeated`);
@@ -175,9 +178,12 @@ export function launchUser(user: SignedInUser, link: LinkRecord | undefined, set
   return { sub: user.sub, role: link!.role, fhirUser: link!.fhirUser, patients: principal.patients };
 }
 
-/** The patient chosen without a picker: the only one offered, or undefined when the user must pick. */
+/**
+ * The patient chosen without a picker: a patient's own record. A guardian or a practitioner
+ * always picks (even from one), so the app never opens someone else's record unconfirmed.
+ */
 export function automaticPatient(user: LaunchUser): string | undefined {
-  return user.patients.length === 1 ? user.patients[0] : undefined;
+  return user.role === 'patient' ? user.patients[0] : undefined;
 }
 
 /** A patient picked in the picker: one of those offered, else refused (never a free choice). */

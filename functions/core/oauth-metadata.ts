@@ -5,8 +5,9 @@
  * authentication method or a capability is advertised only when something serves it, and the
  * two documents never disagree.
  *
- * Adding App Launch later (authorization_code at an authorization endpoint) is one more field in
- * `ServedOAuth` and one more case in `servedGrants`; nothing else here lists grants by hand.
+ * App Launch (authorization_code + PKCE at fhirgate's authorization endpoint, refresh_token,
+ * public clients, id_tokens) is the `appLaunch` field: advertised only where the token service
+ * serves it.
  */
 
 /** RFC 8693 §2.1. */
@@ -29,6 +30,12 @@ export interface ServedOAuth {
    * Cognito's token endpoint, which holds the secrets.
    */
   readonly clientSecrets: boolean;
+  /**
+   * SMART App Launch for public browser apps: `GET …/auth/authorize` (sign-in through Cognito, a
+   * patient picker), `authorization_code` with PKCE S256 and rotating `refresh_token` at the token
+   * endpoint, id_tokens with `fhirUser`. @default undefined: not served
+   */
+  readonly appLaunch?: { readonly authorizationEndpoint: string };
 }
 
 export interface ServedGrants {
@@ -41,6 +48,9 @@ export function servedGrants(served: ServedOAuth): ServedGrants {
   const grantTypes = [GRANT_TOKEN_EXCHANGE];
   const authMethods: string[] = [];
   if (served.backendServices || served.clientSecrets) grantTypes.push('client_credentials');
+  if (served.appLaunch) grantTypes.push('authorization_code', 'refresh_token');
+  // SMART apps are public clients: they authenticate with nothing (RFC 8414 §2 "none").
+  if (served.appLaunch) authMethods.push('none');
   if (served.clientSecrets) authMethods.push('client_secret_basic', 'client_secret_post');
   if (served.backendServices) authMethods.push('private_key_jwt');
   return { grantTypes, authMethods };
@@ -56,14 +66,31 @@ function tokenServiceMembers(served: ServedOAuth): Record<string, unknown> {
     grant_types_supported: grantTypes,
     ...(authMethods.length > 0 ? { token_endpoint_auth_methods_supported: authMethods } : {}),
     ...(served.backendServices ? { token_endpoint_auth_signing_alg_values_supported: ASSERTION_SIGNING_ALGORITHMS } : {}),
+    ...(served.appLaunch ? appLaunchMembers(served.appLaunch) : {}),
+  };
+}
+
+/**
+ * The authorization endpoint and what it accepts: codes only, PKCE S256 only (SMART App Launch 2
+ * requires it; `plain` is refused), and id_tokens signed ES256 like the access tokens (OpenID
+ * Connect Discovery §3 names both members REQUIRED).
+ */
+function appLaunchMembers(launch: NonNullable<ServedOAuth['appLaunch']>): Record<string, unknown> {
+  return {
+    authorization_endpoint: launch.authorizationEndpoint,
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['ES256'],
+    subject_types_supported: ['public'],
   };
 }
 
 /** RFC 8414 §2 metadata for fhirgate's issuer. */
 export function authorizationServerMetadata(served: ServedOAuth): Record<string, unknown> {
   // RFC 8414 §2: response_types_supported is REQUIRED and names what the authorization endpoint
-  // returns. fhirgate has no authorization endpoint, so the list is empty rather than a promise.
-  return { ...tokenServiceMembers(served), response_types_supported: [] };
+  // returns. Without App Launch fhirgate has no authorization endpoint, so the list is empty rather
+  // than a promise; with it, the App Launch members name `code`.
+  return { response_types_supported: [], ...tokenServiceMembers(served) };
 }
 
 /** Where Amazon Cognito is, for first-party apps that sign users in with the Cognito SDK. */
@@ -84,6 +111,8 @@ export function smartConfigurationDocument(served: ServedOAuth, scopesSupported:
     ...tokenServiceMembers(served),
     scopes_supported: scopesSupported,
     capabilities: [
+      // SMART App Launch 2.x §Capabilities, each served by the App Launch routes.
+      ...(served.appLaunch ? ['launch-standalone', 'client-public', 'context-standalone-patient', 'sso-openid-connect', 'permission-offline', 'permission-online'] : []),
       ...(served.clientSecrets ? ['client-confidential-symmetric'] : []),
       ...(served.backendServices ? ['client-confidential-asymmetric'] : []),
       // Access tokens carrying patient/ and user/ scopes, in SMART v1 and v2 syntax, are enforced.

@@ -70,7 +70,10 @@ export function capabilityStatement(config: DiscoveryConfig, settings: AuthzSett
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-              extension: [{ url: 'token', valueUri: config.tokenEndpoint }],
+              extension: [
+                { url: 'token', valueUri: config.tokenEndpoint },
+                ...(config.appLaunch ? [{ url: 'authorize', valueUri: config.appLaunch.authorizationEndpoint }] : []),
+              ],
             },
           ],
         },

@@ -90,7 +90,10 @@ export function createAuthorizeHandlers(deps: AppLaunchDeps): { authorize: Handl
   function refuse(err: unknown, request: AuthorizeRequest | undefined): APIGatewayProxyResult {
     if (err instanceof AuthorizeError) {
       deps.log({ level: 'warn', event: 'app-launch.refused', client: request?.clientId, error: err.code, reason: err.message });
-      if (err.redirect && request) return redirect(withQuery(request.redirectUri, { error: err.code, error_description: err.message, state: request.state }));
+      const back = err.target ?? request;
+      if (err.redirect && back) {
+        return redirect(withQuery(back.redirectUri, { error: err.code, error_description: err.message, ...(back.state !== undefined ? { state: back.state } : {}) }));
+      }
       return errorPage(400, err.code, err.message);
     }
     const reason = err instanceof Error ? err.message : String(err);

@@ -198,7 +198,14 @@ export function createMetadataHandler(served: ServedOAuth): ProxyHandler {
 
 /** What this token service serves, as RFC 8414 metadata and the SMART configuration describe it. */
 export function servedBy(deps: TokenServiceDeps, urls: { tokenEndpoint: string; jwksUri: string }): ServedOAuth {
-  return { issuer: deps.policy.issuer, ...urls, backendServices: deps.clientCredentials !== undefined, clientSecrets: deps.cognito !== undefined };
+  return {
+    issuer: deps.policy.issuer,
+    ...urls,
+    backendServices: deps.clientCredentials !== undefined,
+    clientSecrets: deps.cognito !== undefined,
+    // The authorization endpoint sits beside the token endpoint (`…/auth/authorize`).
+    ...(deps.appLaunch ? { appLaunch: { authorizationEndpoint: urls.tokenEndpoint.replace(/\/token$/, '/authorize') } } : {}),
+  };
 }
 
 /** Every route behind one function: what `index.ts` exports and the local stack mounts. */

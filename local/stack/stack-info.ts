@@ -22,7 +22,17 @@ export interface StackInfo {
     readonly tokenUrl: string;
     readonly webClientId: string;
   };
-  readonly dynamodb: { readonly endpoint: string; readonly linksTable: string; readonly clientsTable: string; readonly replayTable: string };
+  readonly dynamodb: {
+    readonly endpoint: string;
+    readonly linksTable: string;
+    readonly clientsTable: string;
+    readonly replayTable: string;
+    /** SMART apps (`fhirgate apps`) and launch state (codes, refresh tokens). */
+    readonly appsTable: string;
+    readonly launchTable: string;
+  };
+  /** SMART App Launch apps registered at start (public clients: no secret). */
+  readonly apps: readonly { clientId: string; name: string; redirectUris: readonly string[]; scopes: readonly string[] }[];
   /**
    * SMART Backend Services clients (private_key_jwt) registered in the local client registry.
    * Their private keys are here because this is a local demo; a real client never shares one.

@@ -24,6 +24,12 @@ import { createCognitoTokenEndpoint } from '../../functions/token-exchange/cogni
 import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
 import { DynamoReplayStore } from '../../functions/token-exchange/replay-store';
+import { AppLaunchPolicy, DEFAULT_APP_LAUNCH_POLICY } from '../../functions/core/app-launch';
+import { DynamoAppRegistry } from '../../functions/token-exchange/app-registry';
+import { createAppTables } from '../../functions/token-exchange/app-tables';
+import { DynamoLaunchStore } from '../../functions/token-exchange/launch-store';
+import { createCognitoBroker } from '../../functions/token-exchange/sign-in-broker';
+import { APP_TABLES, registerDemoApps } from './apps';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
@@ -55,9 +61,13 @@ export interface StackOptions {
   readonly linkCacheTtlSeconds?: number;
   /** Lifetime of exchanged (on-behalf-of) tokens, at most 300. @default 300 */
   readonly exchangeLifetimeSeconds?: number;
+  /** SMART App Launch settings (lifetimes, grantable scopes per role). @default DEFAULT_APP_LAUNCH_POLICY */
+  readonly appLaunch?: Partial<Omit<AppLaunchPolicy, 'issuer' | 'audience'>>;
   /** Origins allowed by CORS besides the portal's own (exact, e.g. `http://127.0.0.1:8080`). */
   readonly corsOrigins?: readonly string[];
   readonly log?: Logger;
+  /** The token service's clock (tests move it to expire codes and tokens). @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface RunningStack {
@@ -107,6 +117,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // its public key; its private key is handed out in stack.json (local only) for demos and tests.
     await createClientTables(dynamo.client, CLIENT_TABLES);
     const backendClient = await registerDemoBackendClient(dynamo.client);
+    await createAppTables(dynamo.client, APP_TABLES);
+    const apps = await registerDemoApps(dynamo.client, portal.url);
     const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds, backendClientIds: [backendClient.clientId] };
     const cognitoIssuer = { kind: 'cognito-compatible' as const, issuer: cognito.issuer, jwksUri: cognito.jwksUri };
     const links = new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000);
@@ -136,12 +148,26 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         policy: exchange,
         signer,
         log,
+        ...(options.now ? { now: options.now } : {}),
         clientCredentials: {
           registry: new DynamoClientRegistry(dynamo.client, CLIENT_TABLES.clients),
           replay: new DynamoReplayStore(dynamo.client, CLIENT_TABLES.replay),
           tokenUrl: `${url}${TOKEN_SERVICE_ROUTES.token}`,
         },
         cognito: createCognitoTokenEndpoint(cognito.tokenUrl),
+        appLaunch: {
+          apps: new DynamoAppRegistry(dynamo.client, APP_TABLES.apps),
+          store: new DynamoLaunchStore(dynamo.client, APP_TABLES.launch),
+          // Sign-in through the local Cognito's managed login, with the same broker code as in AWS.
+          broker: createCognitoBroker({
+            domain: cognito.domain,
+            clientId: cognito.broker.clientId,
+            clientSecret: cognito.broker.clientSecret,
+            callbackUrl: `${url}${TOKEN_SERVICE_ROUTES.callback}`,
+            verifier: createTokenVerifier({ issuers: [cognitoIssuer], clientIds: [cognito.broker.clientId] }),
+          }),
+          policy: { ...DEFAULT_APP_LAUNCH_POLICY, ...options.appLaunch, issuer: exchange.issuer, audience: fhirBaseUrl },
+        },
       });
       const proxy = createProxyHandler({
         publicBaseUrl: fhirBaseUrl,
@@ -155,7 +181,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           backendServices: true,
           clientSecrets: true,
           cognito: { issuer: cognito.issuer, tokenEndpoint: cognito.tokenUrl },
-          scopesSupported: ['patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+          scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+          appLaunch: { authorizationEndpoint: `${url}${TOKEN_SERVICE_ROUTES.authorize}` },
         },
         cors,
         log,
@@ -168,6 +195,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.jwks, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.metadata, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.issuerMetadata, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.authorize, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.callback, handler: tokenService },
+          { method: 'POST', path: TOKEN_SERVICE_ROUTES.picker, handler: tokenService },
         ],
         authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
         domainName: host,
@@ -176,6 +206,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
     });
     closers.push(() => gateway.close());
+    await cognito.setBrokerCallback(`${gateway.url}${TOKEN_SERVICE_ROUTES.callback}`);
     await writePortalConfig(portalDir, {
       region: cognito.region,
       userPoolId: cognito.userPoolId,
@@ -189,6 +220,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       backendFhirBaseUrl: store.baseUrl,
       tokenExchangeUrl: `${gateway.url}${TOKEN_SERVICE_ROUTES.token}`,
       exchangeIssuer: `${gateway.url}/auth`,
+      apps,
       portalUrl: portal.url,
       corsAllowedOrigins: cors.allowedOrigins,
       cognito: {
@@ -200,7 +232,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         tokenUrl: cognito.tokenUrl,
         webClientId: cognito.webClientId,
       },
-      dynamodb: { endpoint: dynamo.endpoint, linksTable: LINKS_TABLE, clientsTable: CLIENT_TABLES.clients, replayTable: CLIENT_TABLES.replay },
+      dynamodb: { endpoint: dynamo.endpoint, linksTable: LINKS_TABLE, clientsTable: CLIENT_TABLES.clients, replayTable: CLIENT_TABLES.replay, appsTable: APP_TABLES.apps, launchTable: APP_TABLES.launch },
       backendClients: [{ ...backendClient, tokenUrl: `${gateway.url}${TOKEN_SERVICE_ROUTES.token}` }],
       machineClients: cognito.machineClients.map((c) => ({ name: c.name, clientId: c.clientId, clientSecret: c.clientSecret, scopes: c.scopes })),
       users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, role: u.role, fhirUser: u.fhirUser, patients: [...u.patients], sub: subs.get(u.username)! })),

@@ -30,8 +30,6 @@ export async function buildPortal(outDir: string): Promise<void> {
       target: 'es2020',
       minify: true,
       sourcemap: true,
-      // amazon-cognito-identity-js reads `global` (a Node-ism) in places.
-      define: { global: 'globalThis' },
       logLevel: 'silent',
     }),
     ...STATIC_FILES.map((f) => copyFile(join(HERE, f), join(outDir, f))),

@@ -149,7 +149,7 @@ export function createAuthorizeHandlers(deps: AppLaunchDeps): { authorize: Handl
       if (patient !== undefined) return await issueCode(found.id, request, user, grant, patient);
       await deps.store.putSession(found.id, { ...found.session, user, grant });
       // Relative action: the picker route sits beside the callback under any stage prefix.
-      return pickerPage(client.name, user.patients, 'picker');
+      return pickerPage(client.name, user.patients, 'picker', request.redirectUri);
     } catch (err) {
       return refuse(err, request);
     }

@@ -5,17 +5,22 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
-const HEADERS = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Cache-Control': 'no-store',
-  // No scripts at all; the form posts to this origin only; nobody may frame it.
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-};
+/**
+ * No scripts at all; nobody may frame the page; its form posts to this origin only, and the
+ * redirect that answers the post may go to the app (CSP form-action applies to redirects too).
+ */
+function headers(formTarget = ''): Record<string, string> {
+  return {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self'${formTarget ? ` ${formTarget}` : ''}; frame-ancestors 'none'`,
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+  };
+}
 
-/** The patient picker: one radio button per patient the user may choose. */
-export function pickerPage(appName: string, patients: readonly string[], action: string): APIGatewayProxyResult {
+/** The patient picker: one radio button per patient the user may choose; the answer redirects to `appRedirectUri`. */
+export function pickerPage(appName: string, patients: readonly string[], action: string, appRedirectUri: string): APIGatewayProxyResult {
   const options = patients
     .map((id, i) => `<li><label><input type="radio" name="patient" value="${esc(id)}"${i === 0 ? ' checked' : ''}> Patient/${esc(id)}</label></li>`)
     .join('\n');
@@ -31,6 +36,7 @@ ${options}
 <button type="submit" name="action" value="allow">Continue</button>
 <button type="submit" name="action" value="deny">Cancel</button>
 </form>`,
+    new URL(appRedirectUri).origin,
   );
 }
 
@@ -44,10 +50,10 @@ export function redirect(location: string, headers: Record<string, string> = {})
   return { statusCode: 302, headers: { Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', ...headers }, body: '' };
 }
 
-function page(statusCode: number, title: string, body: string): APIGatewayProxyResult {
+function page(statusCode: number, title: string, body: string, formTarget?: string): APIGatewayProxyResult {
   return {
     statusCode,
-    headers: HEADERS,
+    headers: headers(formTarget),
     body: `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title></head>\n<body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 2rem auto">\n${body}\n</body></html>\n`,
   };
 }

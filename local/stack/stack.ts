@@ -29,7 +29,7 @@ import { DynamoAppRegistry } from '../../functions/token-exchange/app-registry';
 import { createAppTables } from '../../functions/token-exchange/app-tables';
 import { DynamoLaunchStore } from '../../functions/token-exchange/launch-store';
 import { createCognitoBroker } from '../../functions/token-exchange/sign-in-broker';
-import { APP_TABLES, registerDemoApps } from './apps';
+import { APP_TABLES, PORTAL_CLIENT_ID, registerDemoApps } from './apps';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
@@ -207,13 +207,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     closers.push(() => gateway.close());
     await cognito.setBrokerCallback(`${gateway.url}${TOKEN_SERVICE_ROUTES.callback}`);
-    await writePortalConfig(portalDir, {
-      region: cognito.region,
-      userPoolId: cognito.userPoolId,
-      webClientId: cognito.webClientId,
-      cognitoEndpoint: cognito.endpoint,
-      fhirBaseUrl: `${gateway.url}/fhir`,
-    });
+    await writePortalConfig(portalDir, { fhirBaseUrl: `${gateway.url}/fhir`, clientId: PORTAL_CLIENT_ID });
 
     const info: StackInfo = {
       fhirBaseUrl: `${gateway.url}/fhir`,

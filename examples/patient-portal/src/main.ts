@@ -1,29 +1,30 @@
 /**
- * The patient portal: sign in with Cognito, then read the FHIR API directly with the user's
- * access token. The app never decides who may see what — fhirgate does; the app lists the
- * caller's patients with `GET Patient` (the API returns exactly those) and shows refusals as the
- * API words them. The selected patient lives in the URL (`#patient=<id>`), like a shared link.
+ * The patient portal: a SMART App Launch app. It signs in with fhirclient against fhirgate (which
+ * signs the user in with Cognito and, for a guardian or practitioner, asks which patient), then
+ * reads the FHIR API directly with the access token it got. The app never decides who may see
+ * what — fhirgate does; refusals are shown as the API words them. The record shown is the launch's
+ * patient, or the one a link names (`#patient=<id>`), which fhirgate refuses unless it is the
+ * launch's.
  */
 import type { Bundle, Patient } from '@medplum/fhirtypes';
-import { parsePortalConfig } from './config';
+import { parsePortalConfig, PortalConfig } from './config';
 import { createFhirClient, FhirClient, FhirResult } from './fhir-client';
-import { renderConditions, renderObservations, renderPatient, renderPicker, resources } from './render';
-import { createSignIn, SignedInUser, SignIn } from './sign-in';
+import { renderConditions, renderObservations, renderPatient, resources } from './render';
+import { resume, Session, signIn, signOut } from './smart-launch';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 const view = {
   fatal: $('fatal'),
-  form: $<HTMLFormElement>('sign-in'),
-  username: $<HTMLInputElement>('username'),
-  password: $<HTMLInputElement>('password'),
+  form: $('sign-in'),
+  signIn: $<HTMLButtonElement>('sign-in-button'),
   signInError: $('sign-in-error'),
   who: $('who'),
   whoName: $('who-name'),
   signOut: $<HTMLButtonElement>('sign-out'),
+  expiresAt: $('expires-at'),
+  renew: $<HTMLButtonElement>('renew'),
   record: $('record'),
-  pickerArea: $('picker-area'),
-  picker: $<HTMLSelectElement>('patient-picker'),
   error: $('error'),
   details: $('details'),
   patient: $('patient'),
@@ -32,9 +33,9 @@ const view = {
   conditions: $('conditions'),
 };
 
-let auth: SignIn;
+let config: PortalConfig;
+let session: Session | undefined;
 let fhir: FhirClient;
-let patients: Patient[] = [];
 /** Bumped by every load, so an answer for a patient no longer selected is dropped. */
 let generation = 0;
 
@@ -47,44 +48,41 @@ function selectedFromUrl(): string | undefined {
   return new URLSearchParams(location.hash.slice(1)).get('patient') ?? undefined;
 }
 
-/** Back to the sign-in form with nothing of the last user left on the page. */
+/** Back to the sign-in button with nothing of the last user left on the page. */
 function showSignIn(message?: string): void {
   generation++;
-  patients = [];
+  session = undefined;
   view.who.hidden = true;
   view.record.hidden = true;
   view.details.hidden = true;
-  for (const e of [view.patient, view.vitals, view.labs, view.conditions, view.picker]) e.replaceChildren();
+  for (const e of [view.patient, view.vitals, view.labs, view.conditions]) e.replaceChildren();
   show(view.error, undefined);
   view.form.hidden = false;
   show(view.signInError, message);
-  view.password.value = '';
 }
 
-async function enter(user: SignedInUser): Promise<void> {
+function showExpiry(): void {
+  view.expiresAt.textContent = session ? new Date(session.expiresAt() * 1000).toISOString() : '';
+}
+
+async function enter(current: Session): Promise<void> {
+  session = current;
   view.form.hidden = true;
   show(view.signInError, undefined);
-  view.whoName.textContent = user.username;
+  view.whoName.textContent = current.fhirUser;
   view.who.hidden = false;
   view.record.hidden = false;
-  const mine = ++generation;
-  const list = await fhir.get<Bundle>('Patient');
-  if (mine !== generation) return; // signed out meanwhile
-  if (!list.ok) return refused(list, '', mine);
-  patients = resources(list.value, 'Patient');
-  // Guardians and practitioners choose among their linked patients; a patient has only their own.
-  view.pickerArea.hidden = user.groups.includes('patient') && patients.length <= 1;
-  await load(selectedFromUrl() ?? patients[0]?.id);
+  showExpiry();
+  await load(selectedFromUrl() ?? current.patientId);
 }
 
 async function load(id: string | undefined): Promise<void> {
   const mine = ++generation;
   view.record.dataset.loaded = '';
   view.record.setAttribute('aria-busy', 'true');
-  renderPicker(view.picker, patients, id);
   show(view.error, undefined);
   view.details.hidden = true;
-  if (id === undefined) return finish(mine, '', 'No patient is linked to your account.');
+  if (id === undefined) return finish(mine, '', 'This sign-in is for no patient.');
 
   const patient = await fhir.get<Patient>(`Patient/${encodeURIComponent(id)}`);
   if (mine !== generation) return;
@@ -110,7 +108,7 @@ async function load(id: string | undefined): Promise<void> {
 /** A refusal: 401 means the session is over; anything else is shown as the API worded it. */
 function refused(result: Extract<FhirResult<unknown>, { ok: false }>, id: string, mine: number): void {
   if (result.status === 401) {
-    auth.signOut();
+    signOut();
     return showSignIn(`Please sign in again (${result.message}).`);
   }
   // 404 reads "not found" whether the record is missing or not yours: fhirgate does not say which.
@@ -127,34 +125,38 @@ function finish(mine: number, id: string, error?: string): void {
 async function main(): Promise<void> {
   try {
     const response = await fetch('config.json', { cache: 'no-store' });
-    const config = parsePortalConfig(await response.json());
-    auth = createSignIn(config);
-    fhir = createFhirClient(config.fhirBaseUrl, () => auth.accessToken());
+    config = parsePortalConfig(await response.json());
+    fhir = createFhirClient(config.fhirBaseUrl, () => (session ? session.accessToken() : Promise.reject(new Error('not signed in'))));
   } catch (err) {
     return show(view.fatal, `The portal is not configured: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  view.form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  view.signIn.addEventListener('click', () => {
     show(view.signInError, undefined);
-    auth.signIn(view.username.value.trim(), view.password.value).then(enter, (err: unknown) =>
-      showSignIn(err instanceof Error ? err.message : String(err)),
-    );
+    signIn(config).catch((err: unknown) => showSignIn(err instanceof Error ? err.message : String(err)));
   });
   view.signOut.addEventListener('click', () => {
-    auth.signOut();
+    signOut();
     history.replaceState(null, '', location.pathname);
     showSignIn();
   });
-  view.picker.addEventListener('change', () => {
-    location.hash = `patient=${encodeURIComponent(view.picker.value)}`;
+  view.renew.addEventListener('click', () => {
+    session?.refresh().then(showExpiry, (err: unknown) => {
+      signOut();
+      showSignIn(`Please sign in again (${err instanceof Error ? err.message : String(err)}).`);
+    });
   });
   window.addEventListener('hashchange', () => {
-    if (!view.record.hidden) void load(selectedFromUrl() ?? patients[0]?.id);
+    if (session && !view.record.hidden) void load(selectedFromUrl() ?? session.patientId);
   });
 
-  const user = await auth.restore();
-  if (user) await enter(user);
+  let current: Session | undefined;
+  try {
+    current = await resume();
+  } catch (err) {
+    return showSignIn(`Sign-in failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (current) await enter(current);
   else showSignIn();
 }
 

@@ -16,12 +16,6 @@ export function resources<K extends Resource['resourceType']>(bundle: Bundle | u
   return (bundle?.entry ?? []).flatMap((e) => (e.resource?.resourceType === type ? [e.resource as Extract<Resource, { resourceType: K }>] : []));
 }
 
-export function renderPicker(select: HTMLSelectElement, patients: readonly Patient[], selectedId: string | undefined): void {
-  select.replaceChildren(...patients.map((p) => new Option(patientName(p), p.id ?? '', false, p.id === selectedId)));
-  // A patient outside the list (a link to someone else) selects nothing rather than a wrong name.
-  if (!patients.some((p) => p.id === selectedId)) select.selectedIndex = -1;
-}
-
 export function renderPatient(dl: HTMLElement, patient: Patient): void {
   dl.replaceChildren(
     ...field('Name', patientName(patient), 'patient-name'),

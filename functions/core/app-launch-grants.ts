@@ -64,7 +64,8 @@ export interface CodeRequest {
 
 export interface RefreshRequest {
   readonly refreshToken: string;
-  readonly clientId: string;
+  /** Optional for a public client (RFC 6749 §6 asks authentication only of confidential ones; fhirclient sends none): the token is bound to its client. */
+  readonly clientId?: string;
   readonly scope?: string;
 }
 
@@ -85,9 +86,10 @@ export function parseCodeRequest(params: FormParams): CodeRequest {
 export function parseRefreshRequest(params: FormParams): RefreshRequest {
   const one = single(params);
   const scope = one('scope');
+  const clientId = one('client_id');
   return {
     refreshToken: one('refresh_token') ?? fail('invalid_request', 'refresh_token is required'),
-    clientId: one('client_id') ?? fail('invalid_request', 'client_id is required'),
+    ...(clientId !== undefined ? { clientId } : {}),
     ...(scope !== undefined ? { scope } : {}),
   };
 }
@@ -104,9 +106,9 @@ export function checkCodeRedemption(record: CodeRecord, request: CodeRequest, ve
   if (verifierChallenge !== record.codeChallenge) throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
 }
 
-/** A refresh token as presented: the same client, family not expired. */
+/** A refresh token as presented: the same client (when it names one), family not expired. */
 export function checkRefresh(record: RefreshRecord, request: RefreshRequest, now: number): void {
-  if (record.clientId !== request.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
+  if (request.clientId !== undefined && record.clientId !== request.clientId) throw new OAuthError('invalid_grant', 'the refresh token was issued to another client');
   if (record.exp <= now) throw new OAuthError('invalid_grant', 'the refresh token has expired');
 }
 

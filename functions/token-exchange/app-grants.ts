@@ -136,7 +136,6 @@ export function createAppGrants(deps: AppGrantDeps): (params: FormParams, audit:
     }
     const request = parseRefreshRequest(params);
     audit.client = request.clientId;
-    await activeApp(request.clientId);
     const redeemed = await store.redeemRefresh(storageHash(request.refreshToken));
     if (!redeemed) throw new OAuthError('invalid_grant', 'unknown or expired refresh token');
     const { record } = redeemed;
@@ -146,7 +145,14 @@ export function createAppGrants(deps: AppGrantDeps): (params: FormParams, audit:
       await store.revokeFamily(record.family, record.exp);
       throw new OAuthError('invalid_grant', 'refresh token reuse detected; this launch is revoked, sign in again');
     }
-    checkRefresh(record, request, seconds());
+    try {
+      checkRefresh(record, request, seconds());
+    } catch (err) {
+      // Presented by another client: it was leaked; it is already spent, and so is the launch.
+      await store.revokeFamily(record.family, record.exp);
+      throw err;
+    }
+    await activeApp(record.clientId);
     if (await store.familyRevoked(record.family)) throw new OAuthError('invalid_grant', 'this launch was revoked; sign in again');
     await stillLinked(record);
     return issue(narrowed(record, request.scope), record.exp, undefined, audit);

@@ -62,7 +62,7 @@ export function createManagedLogin(options: { sdk: CognitoIdentityProviderClient
         const client = await checkedClient(query.get('client_id'), query.get('redirect_uri'));
         if (typeof client === 'string') return html(400, errorBody(client));
         if (query.get('response_type') !== 'code') return html(400, errorBody('unsupported_response_type'));
-        return html(200, loginForm(query.get('client_id')!, query.get('redirect_uri')!, query.get('state') ?? '', undefined), new URL(query.get('redirect_uri')!).origin);
+        return html(200, loginForm(query.get('client_id')!, query.get('redirect_uri')!, query.get('state') ?? '', undefined));
       }
       if (path === LOGIN_PATH && method === 'POST' && form) {
         const clientId = form.get('client_id');
@@ -79,7 +79,7 @@ export function createManagedLogin(options: { sdk: CognitoIdentityProviderClient
         } catch {
           result = undefined;
         }
-        if (!result?.AccessToken || !result.IdToken) return html(401, loginForm(client.clientId, redirectUri!, state, 'Incorrect username or password.'), new URL(redirectUri!).origin);
+        if (!result?.AccessToken || !result.IdToken) return html(401, loginForm(client.clientId, redirectUri!, state, 'Incorrect username or password.'));
         const code = randomBytes(24).toString('base64url');
         codes.set(code, {
           clientId: client.clientId,
@@ -108,11 +108,14 @@ export function createManagedLogin(options: { sdk: CognitoIdentityProviderClient
   };
 }
 
-/** `formTarget`: where the sign-in form's answer redirects (CSP form-action applies to redirects too). */
-function html(status: number, body: string, formTarget = ''): ManagedLoginReply {
+/**
+ * No script, no framing. No `form-action`: the sign-in's answer redirects to the callback, which
+ * redirects on to the app, and CSP form-action would apply to every hop of that chain.
+ */
+function html(status: number, body: string): ManagedLoginReply {
   return {
     status,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${formTarget}; frame-ancestors 'none'` },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" },
     body: `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body style="font-family: system-ui, sans-serif; max-width: 24rem; margin: 2rem auto">\n${body}\n</body></html>\n`,
   };
 }

@@ -64,7 +64,7 @@ async function principalOf({ claims, issuer }: VerifiedToken, deps: AuthorizerDe
     // `act` picks the delegated shape; `patient` without `act` an App Launch token; neither a
     // backend one. Each shape refuses the others' claims and scopes (patient/ vs system/).
     if (!('act' in claims) && 'patient' in claims) {
-      const app = classifyLaunchClaims(claims);
+      const app = classifyLaunchClaims(claims, deps.clients);
       return launchPrincipal(app, await deps.links.get(app.sub), deps.settings);
     }
     if (!('act' in claims)) return machinePrincipal(classifyBackendClaims(claims, deps.clients), deps.settings);

@@ -12,7 +12,7 @@ import { AccessDeniedError, TokenError } from './errors';
 import { FHIR_ID, parseFhirUser } from './ids';
 import { OAuthError } from './oauth-error';
 import { asPatient, isCodeVerifier, LaunchUser } from './app-launch';
-import { LinkRecord, Principal, userPrincipal } from './principal';
+import { ClientAllowList, LinkRecord, Principal, userPrincipal } from './principal';
 import { coveredBy, intersectScopes, minimalScopes } from './scope-check';
 import { formatScope, parseScopeString, ResourceScope } from './scopes';
 import type { AuthzSettings, Role } from './settings';
@@ -206,10 +206,12 @@ export interface LaunchToken {
 
 /**
  * Check the shape of an App Launch token from fhirgate's issuer: no `act`, `sub` ≠ `client_id`
- * (a user, not a backend client), one `patient`, only `patient/` scopes. Anything else is not a
- * token fhirgate issued to an app (401).
+ * (a user, not a backend client), a `client_id` that is no machine or backend client (those get
+ * delegated or `system/` tokens, never app tokens: an exchanged token stripped of `act` is not an
+ * app token), one `patient`, only `patient/` scopes. Anything else is not a token fhirgate issued
+ * to an app (401).
  */
-export function classifyLaunchClaims(claims: Readonly<Record<string, unknown>>): LaunchToken {
+export function classifyLaunchClaims(claims: Readonly<Record<string, unknown>>, clients: ClientAllowList): LaunchToken {
   const str = (name: string): string => {
     const v = claims[name];
     if (typeof v !== 'string' || v === '') throw new TokenError('ERR_TOKEN_CLAIM_INVALID', `claim "${name}" is missing or not a string`, { claim: name });
@@ -219,6 +221,9 @@ export function classifyLaunchClaims(claims: Readonly<Record<string, unknown>>):
   const sub = str('sub');
   const clientId = str('client_id');
   if (sub === clientId) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'an app token is issued for a user, not for its client', { claim: 'sub' });
+  if (clients.machineClientIds.includes(clientId) || (clients.backendClientIds ?? []).includes(clientId)) {
+    throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'a machine or backend client never holds an app token', { claim: 'client_id' });
+  }
   const patient = str('patient');
   if (!FHIR_ID.test(patient)) throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "patient" is not a FHIR id', { claim: 'patient' });
   const fhirUser = claims.fhirUser;

@@ -6,6 +6,7 @@
  * Exit codes: 0 ok, 1 failed (or the token was refused), 2 usage. Every error is one stderr line.
  */
 import { Command, CommanderError } from 'commander';
+import { registerApps } from './commands/apps';
 import { registerClients } from './commands/clients';
 import { registerLinks } from './commands/links';
 import { registerToken } from './commands/token';
@@ -38,11 +39,13 @@ export function buildProgram(runner: Runner): Command {
         '  fhirgate --local users create --email erin@example.com --role patient --create-patient --password \'Erin-Passw0rd!\'\n' +
         '  fhirgate --local links remove-patient --user carols-mother --patient pat-carol\n' +
         '  fhirgate --local clients register --client-id reporting-etl --jwks-file etl-jwks.json --scope system/Observation.rs\n' +
+        "  fhirgate --local apps register --client-id growth-chart --redirect-uri https://apps.example.com/growth/ --scope 'openid fhirUser launch/patient patient/*.rs'\n" +
         '  fhirgate --local token --user alice | fhirgate --local whoami --token -',
     );
   registerUsers(program, runner);
   registerLinks(program, runner);
   registerClients(program, runner);
+  registerApps(program, runner);
   registerToken(program, runner);
   registerWhoami(program, runner);
   return program;

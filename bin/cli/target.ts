@@ -30,6 +30,8 @@ export const STACK_OUTPUTS = {
   linksTable: 'LinksTableName',
   /** The backend client registry (SMART Backend Services, private_key_jwt); `clients` commands only. */
   clientsTable: 'ClientsTableName',
+  /** The SMART app registry (App Launch); `apps` commands only. */
+  appsTable: 'AppsTableName',
   /** Backend client ids on the deployment allow-list (`backendClientIds`), comma-separated (not output by the stack yet). */
   backendClientIds: 'BackendClientIds',
   /** The API server's client_credentials client: on the authorizer's machine allow-list. */
@@ -61,6 +63,8 @@ export interface Target {
   readonly linksTable: string;
   /** The backend client registry table, when the target has one (a stack deployed before it has not). */
   readonly clientsTable?: string;
+  /** The SMART app registry table, when the target offers App Launch. */
+  readonly appsTable?: string;
   readonly cognito: CognitoIdentityProviderClient;
   readonly dynamo: DynamoDBClient;
   /** What this target's authorizer trusts: the same configuration its Lambda (or the local stack) uses. */
@@ -160,6 +164,7 @@ function localTarget(info: LocalStackJson, file: string, options: TargetOptions)
     linksTable: info.dynamodb.linksTable,
     // Optional at run time: a stack.json written before the client registry existed has none.
     clientsTable: typeof info.dynamodb.clientsTable === 'string' ? info.dynamodb.clientsTable : undefined,
+    appsTable: typeof info.dynamodb.appsTable === 'string' ? info.dynamodb.appsTable : undefined,
     cognito,
     dynamo,
     authorizer: {
@@ -254,6 +259,7 @@ export function targetFromOutputs(stackName: string, region: string, account: st
     userPoolId,
     linksTable,
     clientsTable: outputs[STACK_OUTPUTS.clientsTable] || undefined,
+    appsTable: outputs[STACK_OUTPUTS.appsTable] || undefined,
     cognito,
     dynamo,
     authorizer: { issuers, clients: { userClientIds: [webClientId], machineClientIds, ...(backendClientIds ? { backendClientIds } : {}) }, settings: DEFAULT_SETTINGS },

@@ -18,6 +18,12 @@ import { createTokenServiceHandler, ProxyHandler } from './handler';
 import { jsonResponse } from './http';
 import { createKmsSigner } from './kms-signer';
 import { DynamoReplayStore } from './replay-store';
+import { appLaunchConfigFromEnv } from './app-launch-config';
+import { DynamoAppRegistry } from './app-registry';
+import { DynamoLaunchStore } from './launch-store';
+import { createCognitoBroker } from './sign-in-broker';
+import type { AppLaunchServiceDeps } from './handler';
+import { TOKEN_SERVICE_ROUTES } from './handler';
 
 const config = tokenServiceConfigFromEnv(process.env);
 const { authz } = config;
@@ -43,6 +49,24 @@ const clientCredentials: ClientCredentialsDeps | undefined = cc && {
   assertions: createAssertionVerifier(),
 };
 
+// SMART App Launch, when its tables and the broker client are configured: sign-in through Cognito
+// managed login with the broker (a confidential client, so its code is useless to anyone else).
+const launch = appLaunchConfigFromEnv(process.env);
+const issuerBase = config.policy.issuer.replace(/\/+$/, '');
+const appLaunch: AppLaunchServiceDeps | undefined = launch && {
+  apps: new DynamoAppRegistry(dynamo, launch.appsTable),
+  store: new DynamoLaunchStore(dynamo, launch.launchTable),
+  broker: createCognitoBroker({
+    domain: launch.cognitoDomain,
+    clientId: launch.brokerClientId,
+    clientSecret: launch.brokerClientSecret,
+    // The issuer is `<api>/auth`; the callback is the route beside the token endpoint.
+    callbackUrl: `${issuerBase}${TOKEN_SERVICE_ROUTES.callback.slice('/auth'.length)}`,
+    verifier: createTokenVerifier({ issuers: authz.issuers, clientIds: [launch.brokerClientId] }),
+  }),
+  policy: { ...launch.policy, issuer: config.policy.issuer, audience: config.policy.audience },
+};
+
 async function build(): Promise<ProxyHandler> {
   const [signer, ...retiringKeys] = await Promise.all(
     [config.signingKeyId, ...config.retiringKeyIds].map((keyId) => createKmsSigner({ client: kms, keyId })),
@@ -61,6 +85,7 @@ async function build(): Promise<ProxyHandler> {
     log: jsonLogger,
     ...(clientCredentials ? { clientCredentials } : {}),
     ...(config.cognitoTokenUrl ? { cognito: createCognitoTokenEndpoint(config.cognitoTokenUrl) } : {}),
+    ...(appLaunch ? { appLaunch } : {}),
   });
 }
 

@@ -315,8 +315,8 @@ describe('local Cognito: cognito-local users and client_credentials machines und
       { name: 'malformed Basic credentials', request: () => ({ headers: { authorization: 'Basic !!!' }, form: cc }), status: 401, error: 'invalid_client', challenge: true },
       // grant_type=password
       { name: 'grant_type=password', request: () => ({ basic: [apiServer.clientId, apiServer.clientSecret], form: { grant_type: 'password' } }), status: 400, error: 'unsupported_grant_type' },
-      // grant_type=authorization_code (cognito-local's own endpoint serves that one)
-      { name: 'grant_type=authorization_code', request: () => ({ basic: [apiServer.clientId, apiServer.clientSecret], form: { grant_type: 'authorization_code' } }), status: 400, error: 'unsupported_grant_type' },
+      // grant_type=authorization_code from a client_credentials client (managed login serves only code-flow clients)
+      { name: 'grant_type=authorization_code', request: () => ({ basic: [apiServer.clientId, apiServer.clientSecret], form: { grant_type: 'authorization_code' } }), status: 400, error: 'unauthorized_client' },
       // scope=system/Encounter.rs (not allowed for api-server)
       { name: 'scope outside the client allowance', request: () => ({ basic: [apiServer.clientId, apiServer.clientSecret], form: { ...cc, scope: 'system/Encounter.rs' } }), status: 400, error: 'invalid_scope' },
       // scope=system/Observation.rs system/Patient.rs for analytics (only Observation allowed)
@@ -343,8 +343,8 @@ describe('local Cognito: cognito-local users and client_credentials machines und
       },
       // GET /oauth2/token
       { name: 'GET', request: () => ({ method: 'GET' }), status: 405, error: 'invalid_request' },
-      // POST /oauth2/authorize on the token endpoint's port
-      { name: 'unknown path', request: () => ({ form: cc }), path: '/oauth2/authorize', status: 404, error: 'not_found' },
+      // POST /oauth2/userInfo on the token endpoint's port
+      { name: 'unknown path', request: () => ({ form: cc }), path: '/oauth2/userInfo', status: 404, error: 'not_found' },
       // 70 KiB body
       { name: 'body over 64 KiB', request: () => ({ raw: `grant_type=client_credentials&pad=${'a'.repeat(70 * 1024)}` }), status: 413, error: 'invalid_request' },
     ];

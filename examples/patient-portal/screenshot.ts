@@ -1,6 +1,7 @@
 /**
  * Regenerate `docs/patient-portal.png` (the README's picture of the portal): start the local
- * stack on free ports, sign in as alice in Chromium, wait for her record, capture the page.
+ * stack on free ports, launch the portal as alice in Chromium (fhirgate's sign-in), wait for her
+ * record, capture the page.
  *
  *   npx tsx examples/patient-portal/screenshot.ts [out.png]
  *
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     const page = await browser.newPage({ viewport: { width: 900, height: 800 }, deviceScaleFactor: 1 });
     await page.goto(stack.info.portalUrl);
     const alice = stack.info.users.find((u) => u.username === 'alice')!;
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByLabel('Username').fill(alice.username);
     await page.getByLabel('Password').fill(alice.password);
     await page.getByRole('button', { name: 'Sign in' }).click();

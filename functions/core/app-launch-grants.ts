@@ -16,7 +16,7 @@ import { ClientAllowList, LinkRecord, Principal, userPrincipal } from './princip
 import { coveredBy, intersectScopes, minimalScopes } from './scope-check';
 import { formatScope, parseScopeString, ResourceScope } from './scopes';
 import type { AuthzSettings, Role } from './settings';
-import type { FormParams } from './token-exchange';
+import type { ExchangedClaims, FormParams } from './token-exchange';
 
 export const GRANT_TYPE_AUTHORIZATION_CODE = 'authorization_code';
 export const GRANT_TYPE_REFRESH_TOKEN = 'refresh_token';
@@ -146,19 +146,8 @@ export function checkStillLinked(context: LaunchContext, user: LaunchUser): void
   }
 }
 
-/** Claims of an App Launch access token (RFC 9068 §2.2, SMART `patient`/`fhirUser`). */
-export interface LaunchAccessClaims {
-  readonly iss: string;
-  readonly sub: string;
-  readonly aud: string;
-  readonly client_id: string;
-  readonly scope: string;
-  readonly patient: string;
-  readonly fhirUser?: string;
-  readonly jti: string;
-  readonly iat: number;
-  readonly exp: number;
-}
+/** Claims of an App Launch access token: an exchanged token's, without `act` (the app acts for the user directly). */
+export type LaunchAccessClaims = Omit<ExchangedClaims, 'act'>;
 
 /** The access token and (with `openid`) id_token claims for a launch context. */
 export function launchTokenClaims(

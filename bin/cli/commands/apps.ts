@@ -5,17 +5,14 @@
  * (functions/token-exchange/app-tables.ts). What an app is granted is still the intersection with
  * what the user's role may be granted through an app (deployment settings, read-only by default).
  */
-import { AttributeValue, DynamoDBClient, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AppClient, checkAppClient } from '../../../functions/core/app-launch';
 import { appFromItem, appToItem } from '../../../functions/token-exchange/app-registry';
-import { APPS_TABLE } from '../../../functions/token-exchange/app-tables';
 import type { Context, Runner } from '../context';
-import { CliError, isUnreachable, UsageError } from '../errors';
+import { CliError, UsageError } from '../errors';
+import { StatusTable } from '../status-table';
 import { fields, table } from '../output';
 import { STACK_OUTPUTS, Target } from '../target';
-
-type Item = Record<string, AttributeValue>;
 
 interface RegisterOpts {
   readonly clientId: string;
@@ -75,7 +72,7 @@ function collectScopes(value: string, previous: string[] | undefined): string[] 
 
 async function register(ctx: Context, app: AppClient, replace: boolean): Promise<void> {
   const table = openApps(ctx.target);
-  const previous = await table.put(appToItem(app), replace);
+  const previous = await table.put(appToItem(app), replace, `app ${app.clientId} is already registered and active; pass --replace to replace it`);
   const was = previous && appFromItem(previous);
   ctx.out.result({ ...app, replaced: was ?? null }, () => [
     was ? `Replaced the registration of app ${app.clientId} (was ${was.status})` : `Registered app ${app.clientId}`,
@@ -85,7 +82,7 @@ async function register(ctx: Context, app: AppClient, replace: boolean): Promise
 }
 
 async function list(ctx: Context): Promise<void> {
-  const all = await openApps(ctx.target).list();
+  const all = (await openApps(ctx.target).scan()).flatMap((item) => appFromItem(item) ?? []).sort((a, b) => a.clientId.localeCompare(b.clientId));
   ctx.out.result(all, () =>
     all.length === 0
       ? ['No apps are registered.']
@@ -94,7 +91,7 @@ async function list(ctx: Context): Promise<void> {
 }
 
 async function revoke(ctx: Context, clientId: string): Promise<void> {
-  const previous = await openApps(ctx.target).revoke(clientId);
+  const previous = await openApps(ctx.target).revoke(clientId, 'revoking the app');
   if (!previous) throw new CliError(`no app ${clientId} in the registry (see fhirgate apps list)`);
   const changed = previous.status?.S !== 'revoked';
   const note =
@@ -112,77 +109,10 @@ function describe(app: AppClient): string[] {
   ]);
 }
 
-function openApps(target: Target): AppsTable {
+function openApps(target: Target): StatusTable {
   if (!target.appsTable) {
     const why = target.kind === 'local' ? 'stack.json has no dynamodb.appsTable: restart the local stack with npm start' : `no output ${STACK_OUTPUTS.appsTable}: deploy the current fhirgate stack`;
     throw new CliError(`${target.description} has no app registry (${why})`);
   }
-  return new AppsTable(target.dynamo, target.appsTable, target.kind === 'local' ? ' (is the local stack running? npm start)' : '');
-}
-
-/** The apps table as an operator changes it: conditional writes, never a blind overwrite of an active app. */
-class AppsTable {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly unreachableHint: string,
-  ) {}
-
-  async put(item: Item, replace: boolean): Promise<Item | undefined> {
-    const condition = replace
-      ? {}
-      : { ConditionExpression: 'attribute_not_exists(#id) OR #status <> :active', ExpressionAttributeNames: { '#id': APPS_TABLE.partitionKey, '#status': 'status' }, ExpressionAttributeValues: { ':active': { S: 'active' } } };
-    const out = await this.send(
-      'writing the registration',
-      () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ReturnValues: 'ALL_OLD', ...condition })),
-      `app ${item.clientId!.S} is already registered and active; pass --replace to replace it`,
-    );
-    return out?.Attributes;
-  }
-
-  async revoke(clientId: string): Promise<Item | undefined> {
-    const out = await this.send('revoking the app', () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [APPS_TABLE.partitionKey]: { S: clientId } },
-          UpdateExpression: 'SET #status = :revoked',
-          ConditionExpression: 'attribute_exists(#id)',
-          ExpressionAttributeNames: { '#id': APPS_TABLE.partitionKey, '#status': 'status' },
-          ExpressionAttributeValues: { ':revoked': { S: 'revoked' } },
-          ReturnValues: 'ALL_OLD',
-        }),
-      ),
-    );
-    return out?.Attributes;
-  }
-
-  async list(): Promise<AppClient[]> {
-    const apps: AppClient[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.send('listing the app registry', () => this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: start, ConsistentRead: true })));
-      for (const item of out?.Items ?? []) {
-        const app = appFromItem(item);
-        if (app) apps.push(app);
-      }
-      start = out?.LastEvaluatedKey;
-    } while (start);
-    return apps.sort((a, b) => a.clientId.localeCompare(b.clientId));
-  }
-
-  private async send<T>(doing: string, call: () => Promise<T>, conflict?: string): Promise<T | undefined> {
-    try {
-      return await call();
-    } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      if (isUnreachable(err)) throw new CliError(`${doing} failed: cannot reach DynamoDB${this.unreachableHint}`);
-      if (name === 'ResourceNotFoundException') throw new CliError(`${doing} failed: app table ${this.tableName} not found`);
-      if (name === 'ConditionalCheckFailedException') {
-        if (conflict) throw new CliError(conflict);
-        return undefined;
-      }
-      throw new CliError(`${doing} failed: ${name || String(err)}`);
-    }
-  }
+  return new StatusTable(target.dynamo, target.appsTable, 'app registry', target.kind === 'local' ? ' (is the local stack running? npm start)' : '');
 }

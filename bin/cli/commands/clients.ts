@@ -8,19 +8,17 @@
  * may reach the FHIR API. The CLI changes the first and tells the operator about the second.
  */
 import { readFile } from 'node:fs/promises';
-import { AttributeValue, DynamoDBClient, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BackendClient, ClientKeys, MAX_BACKEND_TOKEN_LIFETIME_SECONDS, parseBackendClient } from '../../../functions/core/client-assertion';
 import { coveredBy } from '../../../functions/core/scope-check';
 import { parseScopeString } from '../../../functions/core/scopes';
 import { backendClientFromItem, backendClientToItem, CLIENTS_TABLE } from '../../../functions/token-exchange/client-tables';
 import type { Context, Runner } from '../context';
-import { CliError, failure, isUnreachable, UsageError } from '../errors';
+import { CliError, UsageError } from '../errors';
+import { Item, StatusTable } from '../status-table';
 import { fields, table } from '../output';
 import { cacheTtls, STACK_OUTPUTS, Target } from '../target';
 import { revocationWindow } from '../../../functions/core/revocation';
-
-type Item = Record<string, AttributeValue>;
 
 interface RegisterOpts {
   readonly clientId: string;
@@ -138,7 +136,7 @@ async function register(ctx: Context, client: BackendClient, replace: boolean): 
   if (beyond.length > 0) {
     out.warn(`${beyond.join(' ')} goes beyond the system ceiling (${target.authorizer.settings.systemCeilingScopes.join(' ')}): the client is issued at most what both allow`);
   }
-  const previous = await registry.put(item, replace);
+  const previous = await registry.put(item, replace, `backend client ${client.clientId} is already registered and active; pass --replace to replace its keys, scopes and name`);
   const was = previous ? readClient(previous) : undefined;
   const allowList = target.authorizer.clients.backendClientIds;
   const allowListed = allowList === undefined ? null : allowList.includes(client.clientId);
@@ -155,7 +153,8 @@ async function register(ctx: Context, client: BackendClient, replace: boolean): 
 }
 
 async function list(ctx: Context): Promise<void> {
-  const all = await openRegistry(ctx.target).list();
+  const id = (c: ReadClient) => (c.ok ? c.client.clientId : c.clientId);
+  const all = (await openRegistry(ctx.target).scan()).map(readClient).sort((a, b) => id(a).localeCompare(id(b)));
   ctx.out.result(all.map(clientJson), () =>
     all.length === 0
       ? ['No backend clients are registered.']
@@ -172,7 +171,7 @@ async function list(ctx: Context): Promise<void> {
 
 async function revoke(ctx: Context, clientId: string): Promise<void> {
   const { target } = ctx;
-  const previous = await openRegistry(target).revoke(clientId);
+  const previous = await openRegistry(target).revoke(clientId, 'revoking the client');
   if (!previous) throw new CliError(`no backend client ${clientId} in the registry (see fhirgate clients list)`);
   const was = previous[A.status]?.S;
   if (was === 'revoked') {
@@ -240,80 +239,10 @@ function describe(client: BackendClient, ...more: (readonly [string, string])[])
   ]);
 }
 
-function openRegistry(target: Target): RegistryTable {
+function openRegistry(target: Target): StatusTable {
   if (!target.clientsTable) {
     const why = target.kind === 'local' ? 'stack.json has no dynamodb.clientsTable: restart the local stack with npm start' : `no output ${STACK_OUTPUTS.clientsTable}: deploy the current fhirgate stack`;
     throw new CliError(`${target.description} has no backend client registry (${why})`);
   }
-  return new RegistryTable(target.dynamo, target.clientsTable, target.kind === 'local' ? ' (is the local stack running? npm start)' : '');
-}
-
-/** The registry table as an operator changes it: conditional writes, never a blind overwrite of an active client. */
-class RegistryTable {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly unreachableHint: string,
-  ) {}
-
-  /** Write the item; without `replace` only where no active client has the id. Returns the item replaced. */
-  async put(item: Item, replace: boolean): Promise<Item | undefined> {
-    const clientId = item[A.clientId]!.S!;
-    const condition = replace
-      ? {}
-      : { ConditionExpression: 'attribute_not_exists(#id) OR #status <> :active', ExpressionAttributeNames: { '#id': A.clientId, '#status': A.status }, ExpressionAttributeValues: { ':active': { S: 'active' } } };
-    const out = await this.send(
-      'writing the registration',
-      () => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ReturnValues: 'ALL_OLD', ...condition })),
-      `backend client ${clientId} is already registered and active; pass --replace to replace its keys, scopes and name`,
-    );
-    return out?.Attributes;
-  }
-
-  /** Set status revoked; returns the item as it was, or undefined when there is no such client. */
-  async revoke(clientId: string): Promise<Item | undefined> {
-    const out = await this.send('revoking the client', () =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } },
-          UpdateExpression: 'SET #status = :revoked',
-          ConditionExpression: 'attribute_exists(#id)',
-          ExpressionAttributeNames: { '#id': A.clientId, '#status': A.status },
-          ExpressionAttributeValues: { ':revoked': { S: 'revoked' } },
-          ReturnValues: 'ALL_OLD',
-        }),
-      ),
-    );
-    return out?.Attributes;
-  }
-
-  /** Every registration, sorted by client id (a full scan, paged by DynamoDB). */
-  async list(): Promise<ReadClient[]> {
-    const clients: ReadClient[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.send('listing the client registry', () => this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: start, ConsistentRead: true })));
-      for (const item of out?.Items ?? []) clients.push(readClient(item));
-      start = out?.LastEvaluatedKey;
-    } while (start);
-    const id = (c: ReadClient) => (c.ok ? c.client.clientId : c.clientId);
-    return clients.sort((a, b) => id(a).localeCompare(id(b)));
-  }
-
-  /** Run a call; a failed condition is `conflict` (a CliError), or undefined when no message is given. */
-  private async send<T>(doing: string, call: () => Promise<T>, conflict?: string): Promise<T | undefined> {
-    try {
-      return await call();
-    } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      if (isUnreachable(err)) throw new CliError(`${doing} failed: cannot reach DynamoDB${this.unreachableHint}`);
-      if (name === 'ResourceNotFoundException') throw new CliError(`${doing} failed: client registry table ${this.tableName} not found`);
-      if (name === 'ConditionalCheckFailedException') {
-        if (conflict) throw new CliError(conflict);
-        return undefined;
-      }
-      throw failure(doing, err);
-    }
-  }
+  return new StatusTable(target.dynamo, target.clientsTable, 'client registry', target.kind === 'local' ? ' (is the local stack running? npm start)' : '');
 }

@@ -97,6 +97,8 @@ export const TOKEN_SERVICE_ROUTES = {
   jwks: '/auth/jwks.json',
   metadata: '/.well-known/oauth-authorization-server/auth',
   issuerMetadata: '/auth/.well-known/oauth-authorization-server',
+  /** OpenID Connect Discovery §4 (issuer + `/.well-known/openid-configuration`): served with App Launch, which issues id_tokens. */
+  openidConfiguration: '/auth/.well-known/openid-configuration',
   authorize: '/auth/authorize',
   callback: '/auth/callback',
   picker: '/auth/picker',
@@ -221,6 +223,7 @@ export function createTokenServiceHandler(deps: TokenServiceDeps): ProxyHandler 
     if (route === TOKEN_SERVICE_ROUTES.token) return exchange(event);
     if (route === TOKEN_SERVICE_ROUTES.jwks) return jwks(event);
     if (route === TOKEN_SERVICE_ROUTES.metadata || route === TOKEN_SERVICE_ROUTES.issuerMetadata) return metadata(event);
+    if (launch && route === TOKEN_SERVICE_ROUTES.openidConfiguration) return metadata(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.authorize) return launch.authorize(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.callback) return launch.callback(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.picker) return launch.picker(event);

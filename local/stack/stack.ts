@@ -195,6 +195,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.jwks, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.metadata, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.issuerMetadata, handler: tokenService },
+          { method: 'GET', path: TOKEN_SERVICE_ROUTES.openidConfiguration, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.authorize, handler: tokenService },
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.callback, handler: tokenService },
           { method: 'POST', path: TOKEN_SERVICE_ROUTES.picker, handler: tokenService },

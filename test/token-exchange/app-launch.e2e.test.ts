@@ -280,6 +280,17 @@ describe('token endpoint refusals', () => {
   });
 });
 
+describe('discovery', () => {
+  test('smart-configuration and the OpenID configuration of fhirgate\'s issuer advertise the launch, served', async () => {
+    const smart = (await (await fetch(`${stack.info.fhirBaseUrl}/.well-known/smart-configuration`)).json()) as Record<string, any>;
+    expect(smart).toMatchObject({ issuer: stack.info.exchangeIssuer, authorization_endpoint: `${gateway()}/auth/authorize`, token_endpoint: tokenUrl(), code_challenge_methods_supported: ['S256'] });
+    expect(smart.capabilities).toEqual(expect.arrayContaining(['launch-standalone', 'client-public', 'context-standalone-patient', 'permission-v2', 'permission-offline', 'sso-openid-connect']));
+    expect(smart.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
+    const oidc = (await (await fetch(`${stack.info.exchangeIssuer}/.well-known/openid-configuration`)).json()) as Record<string, any>;
+    expect(oidc).toMatchObject({ issuer: stack.info.exchangeIssuer, authorization_endpoint: smart.authorization_endpoint, response_types_supported: ['code'], id_token_signing_alg_values_supported: ['ES256'] });
+  });
+});
+
 describe('interop: oauth4webapi', () => {
   test('authorization code with PKCE, id_token checks (iss, aud, nonce) and a refresh, all by oauth4webapi against fhirgate\'s discovery', async () => {
     const { execFile } = await import('node:child_process');

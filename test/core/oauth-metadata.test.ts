@@ -51,3 +51,15 @@ test('SMART configuration: only served capabilities; no App Launch, no authoriza
   expect(doc['fhirgate:cognito_token_endpoint']).toBe(COGNITO.tokenEndpoint);
   expect((smartConfigurationDocument(EXCHANGE_ONLY, []) as { capabilities: string[] }).capabilities).not.toContain('client-confidential-asymmetric');
 });
+
+test('with App Launch served: the authorization endpoint, code and refresh grants, public clients, S256, ES256 id_tokens, the launch capabilities', () => {
+  const served = { ...ALL, appLaunch: { authorizationEndpoint: 'https://api.example.com/prod/auth/authorize' } };
+  const doc = smartConfigurationDocument(served, ['launch/patient', 'patient/*.rs']) as Record<string, any>;
+  expect(doc).toMatchObject({ authorization_endpoint: served.appLaunch.authorizationEndpoint, response_types_supported: ['code'], code_challenge_methods_supported: ['S256'], id_token_signing_alg_values_supported: ['ES256'] });
+  expect(doc.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
+  expect(doc.token_endpoint_auth_methods_supported).toContain('none');
+  expect(doc.capabilities).toEqual(expect.arrayContaining(['launch-standalone', 'client-public', 'context-standalone-patient', 'sso-openid-connect', 'permission-offline', 'permission-v2']));
+  // RFC 8414 metadata and the SMART configuration agree on the shared members.
+  const rfc8414 = authorizationServerMetadata(served) as Record<string, unknown>;
+  for (const member of ['authorization_endpoint', 'response_types_supported', 'grant_types_supported', 'token_endpoint_auth_methods_supported']) expect(rfc8414[member]).toEqual(doc[member]);
+});

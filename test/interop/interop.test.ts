@@ -23,6 +23,7 @@ interface Row {
 const EXPECTED: readonly (readonly [string, string])[] = [
   ['discovery', 'fhirclient'],
   ['discovery', 'oauth4webapi'],
+  ['app launch: authorization code + PKCE', 'oauth4webapi'],
   ['discovery', 'openid-client'],
   ['discovery: verify every token kind', 'jose'],
   ['patient app', 'fhir-kit-client'],

@@ -16,6 +16,7 @@ import * as openid from 'openid-client';
 import { MedplumClient, OperationOutcomeError } from '@medplum/core';
 import type { Client as FhirKitClientType } from 'fhir-kit-client';
 import { machineToken, signIn } from '../../local/stack/clients';
+import { LaunchBrowser, signInAt } from '../support/app-launch-client';
 import type { StackInfo } from '../../local/stack/stack-info';
 
 /**
@@ -109,11 +110,11 @@ async function main(): Promise<void> {
   await scenario('discovery', 'fhirclient', async () => {
     const found = await fhirclientSmart.getSecurityExtensions(info.fhirBaseUrl);
     assert.equal(found.tokenUri, info.tokenExchangeUrl, 'the token endpoint fhirclient finds is fhirgate\'s');
-    // No authorization endpoint is advertised, so fhirclient finds none (App Launch is not served).
-    assert.equal(found.authorizeUri, '');
+    // App Launch is served by the local stack: fhirclient finds fhirgate's authorization endpoint.
+    assert.equal(found.authorizeUri, `${info.exchangeIssuer}/authorize`);
     const wellKnown = await fhirclientSmart.fetchWellKnownJson(info.fhirBaseUrl);
-    for (const unserved of ['launch-standalone', 'client-public', 'context-standalone-patient', 'sso-openid-connect']) assert.ok(!wellKnown.capabilities.includes(unserved), unserved);
-    return `tokenUri=${found.tokenUri}`;
+    for (const served of ['launch-standalone', 'client-public', 'context-standalone-patient', 'sso-openid-connect']) assert.ok(wellKnown.capabilities.includes(served), served);
+    return `tokenUri=${found.tokenUri} authorizeUri=${found.authorizeUri}`;
   });
   await scenario('discovery', 'oauth4webapi', async () => {
     const as = await authorizationServer();
@@ -125,6 +126,42 @@ async function main(): Promise<void> {
     assert.equal(smartConfig.token_endpoint, as.token_endpoint);
     assert.deepEqual(smartConfig.token_endpoint_auth_methods_supported, as.token_endpoint_auth_methods_supported);
     return `methods=${as.token_endpoint_auth_methods_supported?.join(',')}`;
+  });
+  await scenario('app launch: authorization code + PKCE', 'oauth4webapi', async () => {
+    // OpenID Connect discovery of fhirgate's issuer, then the standalone launch as a public client.
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+    const app = info.apps[0]!;
+    const client: oauth.Client = { client_id: app.clientId };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(as.authorization_endpoint!);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: app.clientId,
+      redirect_uri: app.redirectUris[0]!,
+      scope: 'openid fhirUser launch/patient offline_access patient/*.rs',
+      aud: info.fhirBaseUrl,
+      state,
+      nonce,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    }).toString();
+    const alice = info.users.find((u) => u.username === 'alice')!;
+    const browser = new LaunchBrowser();
+    const back = await signInAt(browser, (await browser.get(url.toString())).location!, alice.username, alice.password);
+    const params = oauth.validateAuthResponse(as, client, new URL(back.location!), state);
+    const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, app.redirectUris[0]!, verifier, insecure);
+    // oauth4webapi's own id_token checks: iss, aud, exp, iat, nonce, and the advertised algorithm.
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: nonce, requireIdToken: true });
+    const claims = oauth.getValidatedIdTokenClaims(tokens)!;
+    assert.equal(tokens.patient, 'pat-alice');
+    assert.equal(claims.fhirUser, 'Patient/pat-alice');
+    const refreshed = await oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token!, insecure));
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'the refresh token rotates');
+    const read = await fetch(`${info.fhirBaseUrl}/Patient/pat-alice`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
+    assert.equal(read.status, 200);
+    return `patient=${String(tokens.patient)} fhirUser=${String(claims.fhirUser)} scope=${tokens.scope}`;
   });
   await scenario('discovery', 'openid-client', async () => {
     // Under an API Gateway stage only the issuer-relative location routes; openid-client takes it explicitly.

@@ -290,21 +290,3 @@ describe('discovery', () => {
     expect(oidc).toMatchObject({ issuer: stack.info.exchangeIssuer, authorization_endpoint: smart.authorization_endpoint, response_types_supported: ['code'], id_token_signing_alg_values_supported: ['ES256'] });
   });
 });
-
-describe('interop: oauth4webapi', () => {
-  test('authorization code with PKCE, id_token checks (iss, aud, nonce) and a refresh, all by oauth4webapi against fhirgate\'s discovery', async () => {
-    const { execFile } = await import('node:child_process');
-    const script = join(__dirname, '../interop/oauth4webapi-launch.mts');
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(join(__dirname, '../../node_modules/.bin/tsx'), [script, stack.info.fhirBaseUrl, PORTAL_CLIENT_ID, redirectUri(), 'alice', user('alice').password], { timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      ),
-    );
-    expect(JSON.parse(out)).toEqual({
-      patient: 'pat-alice',
-      scope: 'openid fhirUser launch/patient offline_access patient/*.rs',
-      idToken: { iss: stack.info.exchangeIssuer, aud: PORTAL_CLIENT_ID, fhirUser: 'Patient/pat-alice', nonce: expect.any(String) },
-      refreshed: { patient: 'pat-alice', rotated: true },
-    });
-  });
-});

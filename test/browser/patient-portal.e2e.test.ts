@@ -68,9 +68,9 @@ async function pick(patientId: string): Promise<string[]> {
   return offered;
 }
 
-/** Wait until the view for `patientId` is complete (shown or refused). */
+/** Wait until the view for `patientId` is complete (shown or refused); a launch is several round trips, so allow for a loaded CI machine. */
 async function loaded(patientId: string): Promise<void> {
-  await page.locator(`[data-testid=record][data-loaded="${patientId}"]`).waitFor({ timeout: 15_000 });
+  await page.locator(`[data-testid=record][data-loaded="${patientId}"]`).waitFor({ timeout: 30_000 });
 }
 
 const rowIds = (testid: string) => page.getByTestId(testid).locator('[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')).sort());

@@ -14,6 +14,7 @@
  *   Then the writes go to the backend as one transaction, pinned to the versions checked, and the
  *   reads are answered again afterwards (R4 transaction processing: GETs are processed last).
  */
+import { isExportOperation } from '../core/bulk-export';
 import { FhirgateError, RequestError } from '../core/errors';
 import { FhirRequest, parseFhirRequest } from '../core/fhir-request';
 import { plan, Plan } from '../core/plan';
@@ -150,6 +151,8 @@ function parseEntry(raw: unknown): FhirRequest {
   if (parsed.interaction === 'batch' || parsed.interaction === 'transaction' || parsed.interaction === 'capabilities') {
     throw new RequestError('ERR_BAD_REQUEST', `${parsed.interaction} is not allowed inside a Bundle`);
   }
+  // Bulk Data export is asynchronous (a Prefer header, NDJSON files): never an entry's answer.
+  if (isExportOperation(parsed)) throw new RequestError('ERR_BAD_REQUEST', `$${parsed.operation} is not allowed inside a Bundle`);
   return parsed;
 }
 

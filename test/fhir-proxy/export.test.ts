@@ -96,6 +96,17 @@ test.each<[string, number, BackendResponse]>([
   expect((await p.call(OWNER, 'GET', '$export', ASYNC)).status).toBe(status);
 });
 
+test('export operations are refused inside a batch (asynchronous, never an entry\'s answer)', async () => {
+  const p = proxy(() => accepted());
+  const handle = (await started(p)).split('_jobId=')[1];
+  const batch = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `$export-poll-status?_jobId=${handle}` } }, { request: { method: 'GET', url: '$export' } }] };
+  const sentBefore = p.sent.length;
+  const res = await p.call(OWNER, 'POST', '', { 'content-type': 'application/fhir+json' }, JSON.stringify(batch));
+  const statuses = res.status === 200 ? res.json().entry.map((e: any) => e.response.status) : [String(res.status)];
+  for (const status of statuses) expect(status).toMatch(/^400/);
+  expect(p.sent.length).toBe(sentBefore); // nothing reached the backend
+});
+
 test('quota full: 429 with a sane Retry-After, on kick-off and on status', async () => {
   const p = proxy(() => ({ status: 429, headers: { 'retry-after': '30' }, body: '' }));
   const res = await p.call(OWNER, 'GET', '$export', ASYNC);

@@ -8,24 +8,9 @@ import * as healthlake from 'aws-cdk-lib/aws-healthlake';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { healthLakeProxyActions } from './healthlake-actions';
 import type { BackendSettings } from './settings';
 
-/**
- * What the PEP needs from HealthLake: every FHIR interaction it forwards (read/vread/history,
- * search by GET and POST, create/update/delete, batch/transaction bundles, Patient/$everything,
- * metadata). Nothing about data store management, import or export.
- */
-export const HEALTHLAKE_FHIR_ACTIONS = [
-  'healthlake:ReadResource',
-  'healthlake:SearchWithGet',
-  'healthlake:SearchWithPost',
-  'healthlake:SearchEverything',
-  'healthlake:CreateResource',
-  'healthlake:UpdateResource',
-  'healthlake:DeleteResource',
-  'healthlake:ProcessBundle',
-  'healthlake:GetCapabilities',
-] as const;
 
 export interface FhirBackendProps {
   readonly backend: BackendSettings;
@@ -69,13 +54,13 @@ export class FhirBackend extends Construct {
   }
 
   /**
-   * What the proxy role needs: the FHIR actions on this one data store, and the data store key
+   * What the proxy role needs: the FHIR actions the PEP's calls need (healthlake-actions.ts) on this one data store, and the data store key
    * only as HealthLake uses it on the caller's behalf. Empty for a URL backend.
    */
   proxyStatements(): iam.PolicyStatement[] {
     if (!this.datastore || !this.key) return [];
     return [
-      new iam.PolicyStatement({ actions: [...HEALTHLAKE_FHIR_ACTIONS], resources: [this.datastore.attrDatastoreArn] }),
+      new iam.PolicyStatement({ actions: healthLakeProxyActions(), resources: [this.datastore.attrDatastoreArn] }),
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
         resources: [this.key.keyArn],

@@ -32,11 +32,11 @@ export const BUNDLE_BUDGET_BYTES: Readonly<Record<FunctionName, number>> = {
   'token-exchange': 100 * 1024,
 };
 
-/** The bundle every function ships: Node.js 22, minified CommonJS. */
-export const BUNDLE_TARGET = 'node22';
+/** The bundle every function ships: Node.js 24 (the functions' runtime, nodejs24.x), minified CommonJS. */
+export const BUNDLE_TARGET = 'node24';
 
 /**
- * Left to the runtime: the nodejs22.x runtime ships the AWS SDK v3 and its Smithy packages (CDK's
+ * Left to the runtime: the nodejs24.x runtime ships the AWS SDK v3 and its Smithy packages (CDK's
  * own "sdkV3ExcludeSmithyPackages" default); bundling them again only adds weight (the proxy's
  * SigV4 signer pulls in @smithy/core: 130 KB of the 250 KB it would weigh).
  */

@@ -10,6 +10,15 @@
  * so the caller's token never reaches the backend and no client can pose as a trusted hop. For
  * HealthLake the request is SigV4-signed instead (sigv4.ts).
  *
+ * Searches — a GET on `[type]?query` or `?query` (type and system search) leaves as
+ * `POST [type]/_search` with the query as a form body (R4 http.html#search: both forms are the
+ * same search). Search values name patients (the PEP's compartment narrowing adds
+ * `patient=Patient/…`), and URLs end up in access logs, traces and error reports on the way;
+ * HealthLake advises POST for searches that carry PHI
+ * (https://docs.aws.amazon.com/healthlake/latest/devguide/searching-fhir-resources-post.html)
+ * and takes the parameters in the URL or the body, never both. History, `$everything` and
+ * reads keep GET: their URLs carry ids only.
+ *
  * URL — always under the base: the resource path is a plain relative path (no `..`, `//`, scheme,
  * `@`, `#`, `\` or percent-escapes, which the WHATWG URL parser would resolve — `%2e%2e` is `..`),
  * and the built URL's origin and path prefix are asserted against the base. The query is
@@ -103,11 +112,30 @@ export function createHttpBackend(options: HttpBackendOptions): FhirBackend {
       if (req.body !== undefined && (req.method === 'GET' || typeof req.body !== 'string')) {
         throw new TypeError('backend: a body must be a string and never on GET');
       }
-      const url = backendUrl(base, req.path);
-      let headers = backendHeaders(req);
-      if (signer) headers = await signed(signer, { method: req.method, url, headers, body: req.body });
-      return exchange(fetchImpl, url, { method: req.method, headers, body: req.body }, timeoutMs, maxResponseBytes);
+      const wire = searchAsPost(req);
+      const url = backendUrl(base, wire.path);
+      let headers = backendHeaders(wire);
+      if (signer) headers = await signed(signer, { method: wire.method, url, headers, body: wire.body });
+      return exchange(fetchImpl, url, { method: wire.method, headers, body: wire.body }, timeoutMs, maxResponseBytes);
     },
+  };
+}
+
+/** A type or system search path: `Observation`, or '' for the base. */
+const SEARCH_TARGET = /^(?:[A-Z][A-Za-z]{0,63})?$/;
+
+/** GET `[type]?query` → POST `[type]/_search` with the canonical query as a form body; anything else unchanged. */
+export function searchAsPost(req: BackendRequest): BackendRequest {
+  const q = req.path.indexOf('?');
+  if (req.method !== 'GET' || q === -1) return req;
+  const target = req.path.slice(0, q);
+  if (!SEARCH_TARGET.test(target)) return req;
+  const headers = Object.fromEntries(Object.entries(req.headers ?? {}).filter(([name]) => name.toLowerCase() !== 'content-type'));
+  return {
+    method: 'POST',
+    path: target === '' ? '_search' : `${target}/_search`,
+    headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+    body: canonicalQuery(req.path.slice(q + 1)),
   };
 }
 

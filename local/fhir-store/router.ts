@@ -93,6 +93,12 @@ async function dispatch(
   request: StoreRequest
 ): Promise<StoreResponse> {
   let { method, segments, query, body } = request;
+  if (method === 'POST' && segments.length === 1 && segments[0] === '_search') {
+    // System-level POST _search: a system search with the parameters in the body (R4 http.html#search).
+    method = 'GET';
+    segments = [];
+    query = [...query, ...(request.form ?? [])];
+  }
   const [type, id] = segments;
   if (type !== undefined && type !== 'metadata' && type !== '_history' && !isResourceType(type)) {
     return outcomeResponse(notFound);

@@ -139,7 +139,7 @@ describe('what reaches the backend', () => {
     for (const name of Object.keys(seen.headers)) expect([...ALLOWED_HEADERS, ...TRANSPORT_HEADERS]).toContain(name);
   });
 
-  test('GET with a query: parameters arrive with the same meaning, in one canonical encoding', async () => {
+  test('a search leaves as POST [type]/_search: parameters in the form body with the same meaning, one canonical encoding, nothing in the URL', async () => {
     const srv = await startServer(echoOk);
     const backend = createHttpBackend({ baseUrl: `${srv.origin}/fhir` });
 
@@ -151,12 +151,14 @@ describe('what reaches the backend', () => {
     });
 
     const [seen] = srv.seen;
-    expect(seen.method).toBe('GET');
-    expect(seen.url).toBe(
-      '/fhir/Observation?subject=Patient%2Fpat-1&code=http%3A%2F%2Floinc.org%7C8867-4&code%3Atext=heart%20rate&date=ge2020-01-01T00%3A00%3A00%2B00%3A00&_count=10',
+    expect(seen.method).toBe('POST');
+    // No patient reference or search value in the URL (HealthLake: PHI searches go by POST).
+    expect(seen.url).toBe('/fhir/Observation/_search');
+    expect(seen.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(seen.body).toBe(
+      'subject=Patient%2Fpat-1&code=http%3A%2F%2Floinc.org%7C8867-4&code%3Atext=heart%20rate&date=ge2020-01-01T00%3A00%3A00%2B00%3A00&_count=10',
     );
-    const params = [...new URL(seen.url, srv.origin).searchParams];
-    expect(params).toEqual([
+    expect([...new URLSearchParams(seen.body)]).toEqual([
       ['subject', 'Patient/pat-1'],
       ['code', 'http://loinc.org|8867-4'],
       ['code:text', 'heart rate'],
@@ -164,7 +166,26 @@ describe('what reaches the backend', () => {
       ['_count', '10'],
     ]);
     expect(seen.headers['if-none-match']).toBe('W/"3"');
-    expect(seen.body).toBe('');
+  });
+
+  test('system search becomes POST _search at the base; reads, history, $everything and queryless GETs keep GET', async () => {
+    const srv = await startServer(echoOk);
+    const backend = createHttpBackend({ baseUrl: `${srv.origin}/fhir` });
+    // GET ?_type=Patient,Observation&_id=pat-1
+    await backend.send({ method: 'GET', path: '?_type=Patient,Observation&_id=pat-1' });
+    await backend.send({ method: 'GET', path: 'Observation' });
+    await backend.send({ method: 'GET', path: 'Patient/pat-1' });
+    await backend.send({ method: 'GET', path: 'Patient/pat-1/_history?_count=5' });
+    await backend.send({ method: 'GET', path: 'Patient/pat-1/$everything?_count=5' });
+    await backend.send({ method: 'GET', path: 'Observation/_history?_count=5' });
+    expect(srv.seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['POST', '/fhir/_search', '_type=Patient%2CObservation&_id=pat-1'],
+      ['GET', '/fhir/Observation', ''],
+      ['GET', '/fhir/Patient/pat-1', ''],
+      ['GET', '/fhir/Patient/pat-1/_history?_count=5', ''],
+      ['GET', '/fhir/Patient/pat-1/$everything?_count=5', ''],
+      ['GET', '/fhir/Observation/_history?_count=5', ''],
+    ]);
   });
 
   test('accept is always application/fhir+json, whatever the caller asked for', async () => {
@@ -461,7 +482,7 @@ describe('URLs never leave the base', () => {
     ['Patient/pat-1/_history/2', '/fhir/Patient/pat-1/_history/2'],
     ['Patient/pat-1/$everything', '/fhir/Patient/pat-1/$everything'],
     ['Patient/pat-1/Observation?code=x', '/fhir/Patient/pat-1/Observation?code=x'],
-    ['Observation?_has:Observation:subject:code=1..2', '/fhir/Observation?_has%3AObservation%3Asubject%3Acode=1..2'],
+    ['Patient/pat-1/_history?_since=2020-01-01T00:00:00Z', '/fhir/Patient/pat-1/_history?_since=2020-01-01T00%3A00%3A00Z'],
     ['metadata', '/fhir/metadata'],
   ])('%j is a normal FHIR path → %s', async (path, expected) => {
     const srv = await startServer(echoOk);
@@ -560,8 +581,8 @@ describe('SigV4 for HealthLake', () => {
     const signer = createSigV4Signer({ region: 'us-east-1', credentials: async () => ({ ...credentials, sessionToken: 'FwoGZXIvYXdzEXAMPLE' }) });
     const backend = createHttpBackend({ baseUrl: `${srv.origin}/datastore/abc123/r4`, signer });
 
-    // GET Observation?subject=Patient%2Fpat-1&_include=Observation:performer
-    await backend.send({ method: 'GET', path: 'Observation?subject=Patient%2Fpat-1&_include=Observation:performer' });
+    // GET Patient/pat-1/_history?_count=2 (a GET with a query that stays a GET)
+    await backend.send({ method: 'GET', path: 'Patient/pat-1/_history?_count=2' });
 
     const [seen] = srv.seen;
     expect(seen.headers['x-amz-security-token']).toBe('FwoGZXIvYXdzEXAMPLE');

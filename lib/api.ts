@@ -12,7 +12,9 @@
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
- * execution logs are ERROR-level and never carry bodies (no data trace); X-Ray traces every call.
+ * execution logs are ERROR-level, never carry bodies (no data trace) and go to a log group created
+ * here (encrypted, with retention); the stage is not traced (X-Ray would record URLs), the
+ * functions are. The public routes have their own, lower throttles.
  *
  * CORS (`corsAllowedOrigins`): a browser's preflight `OPTIONS` carries no token (Fetch standard,
  * CORS-preflight request), so it reaches the proxy without the authorizer; the proxy answers it
@@ -38,10 +40,36 @@ import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
 import { validateOrigins } from '../functions/shared/cors';
 import { GATEWAY_CHALLENGES } from '../functions/shared/www-authenticate';
-import { FhirgateWaf } from './waf';
+import { DEFAULT_LOG_RETENTION } from './log-encryption';
+import { FhirgateWaf, WafRateLimits } from './waf';
 
-/** Bearer token shape the TOKEN authorizer accepts before it is even invoked (RFC 6750 §2.1 b64token). */
-export const BEARER_TOKEN_PATTERN = '^Bearer [-A-Za-z0-9._~+/]+=*$';
+/**
+ * Bearer token shape the TOKEN authorizer accepts before it is even invoked (RFC 6750 §2.1
+ * b64token). The scheme is case-insensitive (RFC 9110 §11.1, RFC 6750 §2.1), so `bearer` and
+ * `BEARER` pass like `Bearer`; spelled as character classes, which every regex dialect reads alike.
+ */
+export const BEARER_TOKEN_PATTERN = '^[Bb][Ee][Aa][Rr][Ee][Rr] [-A-Za-z0-9._~+/]+=*$';
+
+/**
+ * Throttles of the routes anyone may call without a token, each its own token bucket, below the
+ * stage's (which FHIR traffic uses): a flood of discovery or token requests cannot use up the
+ * stage's rate. The token endpoint signs with KMS (asymmetric Sign has a per-account request
+ * quota), discovery and the JWKS are small static documents.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+ */
+export const DEFAULT_PUBLIC_ROUTE_THROTTLE: Readonly<Record<PublicRoute, Throttle>> = {
+  '/fhir/metadata/GET': { rateLimit: 10, burstLimit: 20 },
+  '/fhir/.well-known/smart-configuration/GET': { rateLimit: 10, burstLimit: 20 },
+  '/auth/token/POST': { rateLimit: 50, burstLimit: 100 },
+  '/auth/jwks.json/GET': { rateLimit: 10, burstLimit: 20 },
+};
+
+export type PublicRoute = '/fhir/metadata/GET' | '/fhir/.well-known/smart-configuration/GET' | '/auth/token/POST' | '/auth/jwks.json/GET';
+
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface FhirgateApiProps {
   /** @default 'prod' */
@@ -49,18 +77,25 @@ export interface FhirgateApiProps {
   /** Seconds API Gateway caches the authorizer's answer per token (0 = no cache). */
   readonly authorizerCacheTtlSeconds: number;
   readonly logKey: kms.IKey;
-  /** @default logs.RetentionDays.ONE_YEAR */
+  /** @default DEFAULT_LOG_RETENTION (six years) */
   readonly logRetention?: logs.RetentionDays;
   /**
    * Stage-wide throttling (token bucket): steady requests per second and burst.
    * @default { rateLimit: 100, burstLimit: 200 }
    */
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly throttle?: Throttle;
   /**
-   * Put AWS WAF (managed common rules + per-IP rate limit) in front of the stage.
-   * @default false
+   * Throttles of the public routes (discovery, token endpoint, JWKS), each below the stage's.
+   * @default DEFAULT_PUBLIC_ROUTE_THROTTLE
+   */
+  readonly publicRouteThrottle?: Partial<Record<PublicRoute, Throttle>>;
+  /**
+   * Put AWS WAF (managed rules, per-caller and per-IP rate limits) in front of the stage.
+   * @default true
    */
   readonly waf?: boolean;
+  /** WAF rate limits. @default DEFAULT_WAF_RATE_LIMITS */
+  readonly wafRateLimits?: WafRateLimits;
   /**
    * Browser origins allowed by CORS (exact, never `*`): adds unauthenticated `OPTIONS` preflight
    * routes to the proxy, and, with exactly one origin, CORS headers on API Gateway's own errors.
@@ -83,6 +118,8 @@ export class FhirgateApi extends Construct {
   readonly tokenExchangeIssuer: string;
   readonly jwksUrl: string;
   readonly accessLogGroup: logs.LogGroup;
+  /** The log group API Gateway writes ERROR execution logs to, created here with the key and retention. */
+  readonly executionLogGroup: logs.LogGroup;
   readonly waf?: FhirgateWaf;
   /** The CORS allow-list (validated). */
   readonly corsAllowedOrigins: readonly string[];
@@ -95,10 +132,16 @@ export class FhirgateApi extends Construct {
     this.stageName = props.stageName ?? 'prod';
     this.authorizerCacheTtl = Duration.seconds(props.authorizerCacheTtlSeconds);
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
       encryptionKey: props.logKey,
     });
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+    // Each method setting is its own entry: it repeats the stage's logging settings.
+    const logging = { loggingLevel: apigw.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true };
+    const publicThrottles = { ...DEFAULT_PUBLIC_ROUTE_THROTTLE, ...props.publicRouteThrottle };
+    const methodOptions = Object.fromEntries(
+      Object.entries(publicThrottles).map(([route, t]) => [route, { ...logging, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit }]),
+    );
 
     this.restApi = new apigw.RestApi(this, 'RestApi', {
       description: 'fhirgate: patient-scoped FHIR API',
@@ -111,15 +154,27 @@ export class FhirgateApi extends Construct {
         stageName: this.stageName,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false, // never log request or response bodies (PHI)
-        metricsEnabled: true,
-        tracingEnabled: true,
+        ...logging, // ERROR only; never request or response bodies (PHI): no data trace
+        // No X-Ray at the stage: its segments record the request URL — FHIR ids and search
+        // values — and traces are kept outside the stack's keys and retention. The functions
+        // trace themselves, with no URL in their segments.
+        tracingEnabled: false,
         throttlingRateLimit: throttle.rateLimit,
         throttlingBurstLimit: throttle.burstLimit,
+        methodOptions,
         cachingEnabled: false,
       },
     });
+    // API Gateway creates "API-Gateway-Execution-Logs_{restApiId}/{stageName}" itself on the
+    // first logged error — unencrypted, kept forever. Created here first, with the key and the
+    // retention, it is the group API Gateway writes to.
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.restApi.restApiId}/${this.stageName}`,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+      encryptionKey: props.logKey,
+    });
+    this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
 
     this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
     this.fhirBaseUrl = `${this.baseUrl}/fhir`;
@@ -130,12 +185,17 @@ export class FhirgateApi extends Construct {
 
     this.addGatewayResponses();
 
-    if (props.waf) {
-      this.waf = new FhirgateWaf(this, 'Waf', { stageArn: this.restApi.deploymentStage.stageArn, logKey: props.logKey, logRetention: props.logRetention });
+    if (props.waf ?? true) {
+      this.waf = new FhirgateWaf(this, 'Waf', {
+        stageArn: this.restApi.deploymentStage.stageArn,
+        rateLimits: props.wafRateLimits,
+        logKey: props.logKey,
+        logRetention: props.logRetention,
+      });
     } else {
       Validations.of(this.restApi).acknowledge({
         id: 'AwsSolutions-APIG3',
-        reason: 'AWS WAF in front of the fhirgate API stage is opt-in (-c waf=true) for its cost; without it the stage throttling and the token authorizer still stand before every FHIR request',
+        reason: 'The operator turned AWS WAF off for the fhirgate API stage (-c waf=false); the stage and public-route throttles and the token authorizer still stand before every FHIR request',
       });
     }
 
@@ -147,6 +207,10 @@ export class FhirgateApi extends Construct {
       {
         id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
         reason: 'Response caching is off on purpose on the fhirgate API stage: every FHIR response is specific to the caller and holds PHI, so no response may be served from a cache to anyone',
+      },
+      {
+        id: 'HIPAA.Security-APIGWXrayEnabled',
+        reason: 'X-Ray is off at the fhirgate API stage on purpose: stage segments record the request URL, and FHIR URLs carry resource ids and search values (PHI) into traces kept outside the stack keys and retention; the Lambda functions behind every route are traced (TracingConfig Active) without URLs, and access logs record the route template',
       },
       {
         id: 'HIPAA.Security-APIGWSSLEnabled',

@@ -9,18 +9,19 @@
  * | `datastoreName` | name | name of the HealthLake data store created (default `<stack>-fhir`) |
  * | `mfa` | `optional` \| `required` | Cognito MFA (TOTP) (default `optional`) |
  * | `selfSignUp` | `true` \| `false` | anyone may create an account (default `false`) |
- * | `featurePlan` | `plus` \| `essentials` | Cognito feature plan; PLUS enforces threat protection (default `plus`) |
+ * | `featurePlan` | `plus` \| `essentials` | Cognito feature plan; PLUS adds enforced threat protection (default `essentials`) |
  * | `domainPrefix` | prefix | managed-login domain prefix (default `fhirgate-<account>`) |
  * | `callbackUrls`, `logoutUrls` | comma-separated URLs | web client redirect URIs |
  * | `apiServerScopes` | space-separated scopes | scopes of the `api-server` client (default `system/*.rs fhirgate/delegate`) |
- * | `waf` | `true` \| `false` | AWS WAF in front of the API (default `false`) |
+ * | `waf` | `true` \| `false` | AWS WAF in front of the API (default `true`) |
+ * | `wafRateLimitPerCaller`, `wafRateLimitPerIp` | numbers | WAF requests per 5 minutes per token / per address (default 3000 / 30000) |
  * | `authorizerCacheTtl` | seconds 0..3600 | authorizer result cache per token (default 300) |
  * | `linkCacheTtl` | seconds 0..3600 | link record cache (default 60) |
  * | `exchangeTokenLifetime` | seconds 1..300 | lifetime of exchanged tokens (default 300) |
  * | `corsOrigins` | comma-separated origins | browser frontends allowed to call the FHIR API (CORS), e.g. `https://portal.example.com`; never `*` (default none) |
  * | `backendClientIds` | comma-separated client ids | SMART Backend Services (private_key_jwt) clients, registered with the admin CLI, allowed to get tokens and reach the FHIR API (default none) |
  * | `settingsFile` | path to JSON | roles, scopes and shared types (`AuthzSettings`, default DEFAULT_SETTINGS) |
- * | `logRetentionDays` | a CloudWatch retention value | retention of every log group (default 365) |
+ * | `logRetentionDays` | a CloudWatch retention value | retention of every log group (default 2192, six years) |
  * | `throttleRate`, `throttleBurst` | numbers | stage throttling (default 100 / 200) |
  * | `sourceMaps` | `true` \| `false` | ship source maps (default `false`) |
  */
@@ -43,6 +44,8 @@ export const CONTEXT_KEYS = [
   'logoutUrls',
   'apiServerScopes',
   'waf',
+  'wafRateLimitPerCaller',
+  'wafRateLimitPerIp',
   'authorizerCacheTtl',
   'linkCacheTtl',
   'exchangeTokenLifetime',
@@ -111,6 +114,8 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
   }
   const rate = int('throttleRate');
   const burst = int('throttleBurst');
+  const wafPerCaller = int('wafRateLimitPerCaller');
+  const wafPerIp = int('wafRateLimitPerIp');
 
   const props: FhirgateStackProps = {
     settings: {
@@ -132,6 +137,7 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
       apiServerScopes: list('apiServerScopes', /\s+/),
     },
     waf: bool('waf'),
+    wafRateLimits: wafPerCaller === undefined && wafPerIp === undefined ? undefined : { perCaller: wafPerCaller, perIp: wafPerIp },
     logRetention: retention as logs.RetentionDays | undefined,
     throttle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? 100, burstLimit: burst ?? 200 },
     sourceMaps: bool('sourceMaps'),

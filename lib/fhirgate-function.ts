@@ -20,6 +20,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { cdkBundling } from './function-bundle';
+import { DEFAULT_LOG_RETENTION } from './log-encryption';
 
 const DEFAULT_OUTBOUND_CALLS = 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL';
 
@@ -41,7 +42,7 @@ export interface FhirgateFunctionProps {
   readonly timeout?: Duration;
   /** Key that encrypts the log group (CloudWatch Logs must be allowed to use it). */
   readonly logKey: kms.IKey;
-  /** @default logs.RetentionDays.ONE_YEAR */
+  /** @default DEFAULT_LOG_RETENTION (six years) */
   readonly logRetention?: logs.RetentionDays;
   /**
    * Reserved concurrency; also the function's ceiling.
@@ -73,7 +74,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: FhirgateFunctionProps) {
     // Siblings, not children: they must exist before super() and the function needs them.
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
       encryptionKey: props.logKey,
     });
     const role = new iam.Role(scope, `${id}Role`, {

@@ -14,7 +14,7 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { parseScope } from '../functions/core/scopes';
-import { FhirgateApi } from './api';
+import { FhirgateApi, PublicRoute, Throttle } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
 import { FhirBackend } from './fhir-backend';
@@ -25,6 +25,7 @@ import { LinksTable } from './links-table';
 import { LogEncryptionKey } from './log-encryption';
 import { FhirgateSettings, ResolvedSettings, resolveSettings } from './settings';
 import { TokenService } from './token-service';
+import type { WafRateLimits } from './waf';
 
 export interface FhirgateStackProps extends StackProps {
   /**
@@ -39,15 +40,19 @@ export interface FhirgateStackProps extends StackProps {
    */
   readonly identity?: Omit<FhirgateIdentityProps, 'authz' | 'removalPolicy'>;
   /**
-   * AWS WAF in front of the API stage.
-   * @default false
+   * AWS WAF in front of the API stage (managed rules, per-caller and per-IP rate limits).
+   * @default true
    */
   readonly waf?: boolean;
-  /** @default { rateLimit: 100, burstLimit: 200 } */
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** WAF rate limits per 5 minutes. @default DEFAULT_WAF_RATE_LIMITS (per caller 3000, per IP 30000) */
+  readonly wafRateLimits?: WafRateLimits;
+  /** Stage throttling (FHIR traffic). @default { rateLimit: 100, burstLimit: 200 } */
+  readonly throttle?: Throttle;
+  /** Throttles of the public routes (discovery, token endpoint, JWKS). @default DEFAULT_PUBLIC_ROUTE_THROTTLE */
+  readonly publicRouteThrottle?: Partial<Record<PublicRoute, Throttle>>;
   /** API Gateway stage name. @default 'prod' */
   readonly stageName?: string;
-  /** Retention of every log group (Lambda, API access logs, WAF). @default logs.RetentionDays.ONE_YEAR */
+  /** Retention of every log group (Lambda, API access and execution logs, WAF). @default DEFAULT_LOG_RETENTION (six years) */
   readonly logRetention?: logs.RetentionDays;
   /**
    * Reserved concurrency per function.
@@ -98,7 +103,9 @@ export class FhirgateStack extends Stack {
       logKey,
       logRetention: props.logRetention,
       throttle: props.throttle,
-      waf: props.waf ?? false,
+      publicRouteThrottle: props.publicRouteThrottle,
+      waf: props.waf ?? true,
+      wafRateLimits: props.wafRateLimits,
       corsAllowedOrigins: settings.corsAllowedOrigins,
     });
 
@@ -208,8 +215,9 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
   if (props.waf !== undefined && typeof props.waf !== 'boolean') fail('waf must be a boolean');
   const days = props.exportExpirationDays;
   if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 365)) fail('exportExpirationDays must be a whole number of days, 1 to 365');
-  if (props.throttle && !(props.throttle.rateLimit > 0 && Number.isInteger(props.throttle.burstLimit) && props.throttle.burstLimit > 0)) {
-    fail('throttle needs a positive rateLimit and a positive integer burstLimit');
+  const throttles: [string, Throttle | undefined][] = [['throttle', props.throttle], ...Object.entries(props.publicRouteThrottle ?? {}).map(([route, t]): [string, Throttle | undefined] => [`publicRouteThrottle[${route}]`, t])];
+  for (const [name, t] of throttles) {
+    if (t && !(t.rateLimit > 0 && Number.isInteger(t.burstLimit) && t.burstLimit > 0)) fail(`${name} needs a positive rateLimit and a positive integer burstLimit`);
   }
   if (props.stageName !== undefined && !/^[A-Za-z0-9_]{1,128}$/.test(props.stageName)) fail('stageName must be letters, digits or underscores');
   for (const [name, value] of Object.entries(props.reservedConcurrency ?? {})) {

@@ -57,9 +57,12 @@ export interface FhirgateIdentityProps {
    */
   readonly selfSignUp?: boolean;
   /**
-   * Cognito feature plan. PLUS enables threat protection (compromised-credential and adaptive
-   * authentication checks), enforced here; ESSENTIALS is cheaper and has none.
-   * @default cognito.FeaturePlan.PLUS
+   * Cognito feature plan. ESSENTIALS is the cheapest plan that serves this pool: managed login
+   * (v2, with its branding style) needs it; LITE offers only the classic hosted UI. PLUS adds
+   * threat protection — compromised-credential detection and adaptive authentication, enforced
+   * here when chosen — at a higher price per monthly active user.
+   * https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-sign-in-feature-plans.html
+   * @default cognito.FeaturePlan.ESSENTIALS
    */
   readonly featurePlan?: cognito.FeaturePlan;
   /**
@@ -104,7 +107,7 @@ export class FhirgateIdentity extends Construct {
 
   constructor(scope: Construct, id: string, props: FhirgateIdentityProps) {
     super(scope, id);
-    const featurePlan = props.featurePlan ?? cognito.FeaturePlan.PLUS;
+    const featurePlan = props.featurePlan ?? cognito.FeaturePlan.ESSENTIALS;
     const mfa = props.mfa ?? 'optional';
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
@@ -132,13 +135,13 @@ export class FhirgateIdentity extends Construct {
     if (mfa === 'optional') {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG2',
-        reason: 'MFA is optional by default in the fhirgate user pool because patients and guardians sign in from consumer devices; TOTP is offered, threat protection is enforced, and -c mfa=required makes it mandatory',
+        reason: 'MFA is optional by default in the fhirgate user pool because patients and guardians sign in from consumer devices; TOTP is offered, -c mfa=required makes it mandatory and -c featurePlan=plus adds enforced threat protection',
       });
     }
     if (featurePlan !== cognito.FeaturePlan.PLUS) {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG8',
-        reason: 'The operator chose a cheaper feature plan than PLUS for the fhirgate user pool (-c featurePlan); it then has no threat protection, which the README states next to the setting',
+        reason: 'The fhirgate user pool defaults to the ESSENTIALS feature plan, the cheapest that serves managed login v2; threat protection (PLUS) is one setting away (-c featurePlan=plus), and docs/deploy.md says what it adds and costs',
       });
     }
 

@@ -7,7 +7,15 @@
 import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+
+/**
+ * Retention of every fhirgate log group unless the operator sets one: six years. The proxy's
+ * log holds the audit trail (who read which patient's data, and why a request was refused), and
+ * HIPAA keeps required documentation six years (45 CFR 164.316(b)(2)(i)).
+ */
+export const DEFAULT_LOG_RETENTION = logs.RetentionDays.SIX_YEARS;
 
 export class LogEncryptionKey extends Construct {
   readonly key: kms.Key;

@@ -1,24 +1,62 @@
 /**
- * Optional AWS WAF in front of the API stage: AWS managed common and known-bad-input rules, and a
- * per-IP rate limit. Requests are logged to an encrypted log group with the Authorization header
- * and the query string redacted (tokens and search values never reach WAF logs).
+ * AWS WAF in front of the API stage (on by default): per-caller and per-address rate limits and
+ * the AWS managed common and known-bad-input rules, with overrides chosen for FHIR traffic.
+ * Requests are logged to an encrypted log group with the Authorization header and the query
+ * string redacted (tokens and search values never reach WAF logs).
+ *
+ * Rate limits. One address is not one caller here: the API server sends every on-behalf-of
+ * request from its own egress address, so a per-IP limit low enough to matter would throttle
+ * all of its users at once. So the tight limit is per caller — keyed on the Authorization
+ * header, i.e. per token (an exchanged token is one user and one patient) — and the per-IP limit
+ * is a flood ceiling set well above one API server's traffic. A request without the header
+ * (discovery, the token endpoint, the JWKS) is not counted by the per-caller rule (WAF skips
+ * requests that lack a custom key) and is bounded by the per-IP rule and the route throttles.
+ * https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatementCustomKey.html
+ *
+ * Managed rule overrides (Core rule set, counted instead of blocked), each for a FHIR reason:
+ * - `SizeRestrictions_BODY` (bodies over 8 KB): FHIR resources and transaction Bundles are
+ *   routinely larger; the proxy enforces its own body limit.
+ * - `CrossSiteScripting_BODY`: every FHIR resource may carry its narrative as XHTML
+ *   (`text.div`, R4 narrative.html), which this rule matches; the PEP parses bodies as JSON and
+ *   never renders them.
+ * `NoUserAgent_HEADER` stays blocking: fhirgate's own calls through the stage (the authorizer's
+ * JWKS fetch) send a User-Agent. Rule names:
+ * https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
  */
 import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { DEFAULT_LOG_RETENTION } from './log-encryption';
+
+/** Core rule set rules counted instead of blocked (see the module comment for why). */
+export const COMMON_RULE_SET_COUNTED = ['SizeRestrictions_BODY', 'CrossSiteScripting_BODY'] as const;
+
+/** Requests per 5-minute window before WAF blocks. */
+export interface WafRateLimits {
+  /**
+   * Per token (the Authorization header): one user and patient, one machine client.
+   * @default 3000 (10 per second sustained)
+   */
+  readonly perCaller?: number;
+  /**
+   * Per client address: a flood ceiling; set it above the API server's peak (all its
+   * on-behalf-of traffic comes from its egress addresses).
+   * @default 30000 (100 per second sustained)
+   */
+  readonly perIp?: number;
+}
+
+export const DEFAULT_WAF_RATE_LIMITS: Required<WafRateLimits> = { perCaller: 3000, perIp: 30000 };
 
 export interface FhirgateWafProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
-  /**
-   * Requests one client IP may send in any 5-minute window before it is blocked.
-   * @default 3000
-   */
-  readonly rateLimitPer5Minutes?: number;
+  /** @default DEFAULT_WAF_RATE_LIMITS */
+  readonly rateLimits?: WafRateLimits;
   readonly logKey: kms.IKey;
-  /** @default logs.RetentionDays.ONE_YEAR */
+  /** @default DEFAULT_LOG_RETENTION */
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -29,6 +67,11 @@ export class FhirgateWaf extends Construct {
   constructor(scope: Construct, id: string, props: FhirgateWafProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const limits = { ...DEFAULT_WAF_RATE_LIMITS, ...props.rateLimits };
+    for (const [name, value] of Object.entries(limits)) {
+      // WAF's bounds for a rate-based rule limit.
+      if (!(Number.isInteger(value) && value >= 10 && value <= 2_000_000_000)) throw new TypeError(`fhirgate WAF: rateLimits.${name} must be an integer 10..2000000000`);
+    }
     const metric = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       sampledRequestsEnabled: false, // samples would hold request details (PHI in URLs)
@@ -53,16 +96,27 @@ export class FhirgateWaf extends Construct {
       visibilityConfig: metric('web-acl'),
       rules: [
         {
-          name: 'rate-limit-per-ip',
+          name: 'rate-limit-per-caller',
           priority: 0,
           action: { block: {} },
-          statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: props.rateLimitPer5Minutes ?? 3000 } },
-          visibilityConfig: metric('rate-limit'),
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'CUSTOM_KEYS',
+              customKeys: [{ header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
+              limit: limits.perCaller,
+            },
+          },
+          visibilityConfig: metric('rate-limit-per-caller'),
         },
-        // SizeRestrictions_BODY blocks bodies over 8 KB; FHIR resources and transaction Bundles
-        // are routinely larger, and the proxy enforces its own body limit. Counted, not blocked.
-        managed(1, 'AWSManagedRulesCommonRuleSet', ['SizeRestrictions_BODY']),
-        managed(2, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        {
+          name: 'rate-limit-per-ip',
+          priority: 1,
+          action: { block: {} },
+          statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: limits.perIp } },
+          visibilityConfig: metric('rate-limit-per-ip'),
+        },
+        managed(2, 'AWSManagedRulesCommonRuleSet', [...COMMON_RULE_SET_COUNTED]),
+        managed(3, 'AWSManagedRulesKnownBadInputsRuleSet'),
       ],
     });
     new wafv2.CfnWebACLAssociation(this, 'Association', { resourceArn: props.stageArn, webAclArn: this.webAcl.attrArn });
@@ -71,7 +125,7 @@ export class FhirgateWaf extends Construct {
     const logGroupName = `aws-waf-logs-${stack.stackName}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
       encryptionKey: props.logKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });

@@ -13,7 +13,7 @@ const BACKEND = 'https://fhir.example.org/r4';
 const ORIGINS = ['https://portal.example.com', 'http://localhost:5173'];
 let s: Synthesized;
 beforeAll(() => {
-  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl', corsOrigins: ORIGINS.join(', '), backendClientIds: 'etl-nightly, analytics.svc' });
+  s = synthesize({ backendUrl: `${BACKEND}/`, mfa: 'required', featurePlan: 'essentials', authorizerCacheTtl: '0', linkCacheTtl: '30', stackName: 'FhirgateUrl', waf: 'false', corsOrigins: ORIGINS.join(', '), backendClientIds: 'etl-nightly, analytics.svc' });
 });
 
 const proxyEnv = () => s.template.toJSON().Resources[s.stack.getLogicalId(s.stack.proxy.function.node.defaultChild as CfnElement)].Properties.Environment.Variables;

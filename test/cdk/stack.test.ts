@@ -18,8 +18,8 @@ import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/dem
 import { GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
 import { HEALTHLAKE_EXPORT_ACTIONS } from '../../lib/export-bucket';
-import { HEALTHLAKE_FHIR_ACTIONS } from '../../lib/fhir-backend';
 import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionName } from '../../lib/function-bundle';
+import { healthLakeProxyActions } from '../../lib/healthlake-actions';
 import { DELEGATION_SCOPE } from '../../lib/identity';
 import { DEFAULT_FHIRGATE_SETTINGS } from '../../lib/settings';
 import { STACK_OUTPUTS } from '../../bin/cli/target';
@@ -27,7 +27,7 @@ import { apiMethods, gatewayResponses, resourcesOfType, Synthesized, synthesize 
 
 let s: Synthesized;
 beforeAll(() => {
-  s = synthesize({ waf: 'true' }, { bundle: true });
+  s = synthesize({}, { bundle: true }); // every default: HealthLake, WAF on
 });
 
 const id = (element: unknown) => s.stack.getLogicalId(element as CfnElement);
@@ -47,7 +47,7 @@ const scopesOf = (clientName: string): string[] => {
 };
 
 describe('Cognito', () => {
-  test('user pool: strong passwords, optional TOTP MFA, invite-only, threat protection (PLUS), deletion protection', () => {
+  test('user pool: strong passwords, optional TOTP MFA, invite-only, the ESSENTIALS plan (managed login v2), deletion protection', () => {
     s.template.hasResourceProperties('AWS::Cognito::UserPool', {
       Policies: {
         PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true },
@@ -55,8 +55,7 @@ describe('Cognito', () => {
       MfaConfiguration: 'OPTIONAL',
       EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-      UserPoolTier: 'PLUS',
-      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+      UserPoolTier: 'ESSENTIALS',
       DeletionProtection: 'ACTIVE',
     });
     s.template.hasResource('AWS::Cognito::UserPool', { DeletionPolicy: 'Retain' });
@@ -185,15 +184,15 @@ describe('backend client tables (SMART Backend Services, private_key_jwt)', () =
 describe('Lambda functions', () => {
   test.each(['authorizer', 'proxy', 'tokenService'] as const)('%s: nodejs22.x on arm64, X-Ray active, JSON logs to its own encrypted log group', (piece) => {
     const props = fnProps(piece);
-    expect(props).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: id(s.stack[piece].function.functionLogGroup.node.defaultChild) } });
     expect(props.Handler).toBe('index.handler');
   });
 
   test('every log group is KMS-encrypted and expires', () => {
     const groups = resourcesOfType(s.template, 'AWS::Logs::LogGroup');
-    expect(groups.length).toBe(5); // 3 functions, API access logs, WAF logs
-    for (const [, p] of groups) expect(p).toMatchObject({ KmsKeyId: getAttArn(s.stack.node.findChild('LogKey').node.findChild('Key').node.defaultChild), RetentionInDays: 365 });
+    expect(groups.length).toBe(6); // 3 functions, API access and execution logs, WAF logs
+    for (const [, p] of groups) expect(p).toMatchObject({ KmsKeyId: getAttArn(s.stack.node.findChild('LogKey').node.findChild('Key').node.defaultChild), RetentionInDays: 2192 });
   });
 
   test('environment names come from the handlers\' config modules; no secret in any environment', () => {
@@ -325,7 +324,7 @@ describe('IAM: least privilege', () => {
       ['kms:GenerateMac', 'kms:VerifyMac'],
       // The FHIR actions and the Bulk Data $export ones on the same data store, merged by
       // minimizePolicies (test/cdk/export-bucket.test.ts checks the export grants in detail).
-      sorted([...HEALTHLAKE_FHIR_ACTIONS, ...Object.values(HEALTHLAKE_EXPORT_ACTIONS)]),
+      sorted([...healthLakeProxyActions(), ...Object.values(HEALTHLAKE_EXPORT_ACTIONS)]),
       sorted(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
       ['iam:PassRole'],
       ['s3:GetObject'],
@@ -375,7 +374,7 @@ describe('API Gateway', () => {
       AuthorizerResultTtlInSeconds: 300,
       AuthorizerUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [fnId('authorizer'), 'Arn'] }])]) }),
     });
-    expect(BEARER_TOKEN_PATTERN).toBe('^Bearer [-A-Za-z0-9._~+/]+=*$');
+    expect(BEARER_TOKEN_PATTERN).toBe('^[Bb][Ee][Aa][Rr][Ee][Rr] [-A-Za-z0-9._~+/]+=*$');
   });
 
   test('the authorizer guards every FHIR method, and nothing else (no CORS configured: no OPTIONS route)', () => {
@@ -400,11 +399,11 @@ describe('API Gateway', () => {
     }
   });
 
-  test('stage: ERROR execution logs without data trace, JSON access logs without paths, X-Ray, throttling, no cache', () => {
+  test('stage: ERROR execution logs without data trace, JSON access logs without paths, no stage X-Ray (URLs), throttling, no cache', () => {
     s.template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'prod',
-      TracingEnabled: true,
-      MethodSettings: [
+      TracingEnabled: false,
+      MethodSettings: Match.arrayWith([
         Match.objectLike({
           HttpMethod: '*',
           ResourcePath: '/*',
@@ -414,7 +413,7 @@ describe('API Gateway', () => {
           ThrottlingRateLimit: 100,
           ThrottlingBurstLimit: 200,
         }),
-      ],
+      ]),
     });
     const stage = resourcesOfType(s.template, 'AWS::ApiGateway::Stage')[0]![1];
     // The access log group's ARN (without ":*", as API Gateway wants it).
@@ -447,12 +446,13 @@ describe('API Gateway', () => {
     for (const r of Object.values(responses)) expect(Object.keys(r.ResponseParameters).filter((h) => /access-control/i.test(h))).toEqual([]);
   });
 
-  test('WAF (when enabled): managed rules and a rate limit on the stage, logs with tokens and queries redacted', () => {
+  test('WAF (on by default): per-caller and per-IP rate limits, managed rules, logs with tokens and queries redacted', () => {
     s.template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
       Rules: Match.arrayWith([
-        Match.objectLike({ Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 3000 } }, Action: { Block: {} } }),
+        Match.objectLike({ Name: 'rate-limit-per-caller', Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'CUSTOM_KEYS', Limit: 3000 }) }, Action: { Block: {} } }),
+        Match.objectLike({ Name: 'rate-limit-per-ip', Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 30000 } }, Action: { Block: {} } }),
         Match.objectLike({ Statement: { ManagedRuleGroupStatement: Match.objectLike({ VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' }) } }),
       ]),
     });

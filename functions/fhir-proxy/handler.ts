@@ -1,6 +1,7 @@
 /**
  * The FHIR proxy (PEP) Lambda, as a function of its dependencies. One straight line per request:
- * discovery (public) → principal from the authorizer context → parse → enforce → respond → audit.
+ * discovery (public) → principal from the authorizer context → parse → enforce → bound the
+ * response size → audit → respond.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -19,6 +20,7 @@ import type { ExportConfig } from './export-config';
 import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
 import type { AuditNotes } from './pep-context';
+import { MAX_RESPONSE_BYTES, responseTooLarge, resultBytes } from './response-bound';
 import { codeOf, json, ProxyResponse, responseForThrown } from './responses';
 
 export interface ProxyDeps {
@@ -35,6 +37,8 @@ export interface ProxyDeps {
   readonly cors?: CorsConfig;
   /** Bulk Data `$export` backend settings (HealthLake target, S3 reader, job lifetime). */
   readonly exports?: ExportConfig;
+  /** Largest serialized result in bytes (response-bound.ts). @default MAX_RESPONSE_BYTES */
+  readonly maxResponseBytes?: number;
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -74,8 +78,16 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       code = codeOf(err);
       if (response.status >= 500) deps.log({ level: 'error', event: 'fhir.error', requestId, error: err instanceof Error ? err.stack : String(err) });
     }
+    let result = toProxyResult(response, cors);
+    const limit = deps.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    if (resultBytes(result) > limit) {
+      // Lambda would drop it and API Gateway answer a bare 502: say so ourselves, and audit that.
+      response = responseTooLarge(resultBytes(result), limit);
+      code = 'ERR_PAYLOAD_TOO_LARGE';
+      result = toProxyResult(response, cors);
+    }
     deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes, export: audit.export }) });
-    return toProxyResult(response, cors);
+    return result;
   };
 }
 

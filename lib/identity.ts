@@ -189,7 +189,10 @@ export class FhirgateIdentity extends Construct {
     this.webClient = this.userPool.addClient('WebClient', {
       userPoolClientName: 'web',
       generateSecret: false,
-      authFlows: { userSrp: true },
+      // ADMIN_USER_PASSWORD_AUTH is AdminInitiateAuth: callable only with IAM credentials
+      // (cognito-idp:AdminInitiateAuth), never by a browser; `fhirgate smoke` signs its throwaway
+      // user in with it. The public password flow (USER_PASSWORD_AUTH) stays off.
+      authFlows: { userSrp: true, adminUserPassword: true },
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       // Bounds what no fhirgate check sees: a user disabled or deleted in the Cognito console alone

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApps } from './commands/apps';
 import { registerClients } from './commands/clients';
 import { registerLinks } from './commands/links';
+import { registerSmoke } from './commands/smoke';
 import { registerToken } from './commands/token';
 import { registerUsers } from './commands/users';
 import { registerWhoami } from './commands/whoami';
@@ -40,7 +41,8 @@ export function buildProgram(runner: Runner): Command {
         '  fhirgate --local links remove-patient --user carols-mother --patient pat-carol\n' +
         '  fhirgate --local clients register --client-id reporting-etl --jwks-file etl-jwks.json --scope system/Observation.rs\n' +
         "  fhirgate --local apps register --client-id growth-chart --redirect-uri https://apps.example.com/growth/ --scope 'openid fhirUser launch/patient patient/*.rs'\n" +
-        '  fhirgate --local token --user alice | fhirgate --local whoami --token -',
+        '  fhirgate --local token --user alice | fhirgate --local whoami --token -\n' +
+        '  fhirgate --stack Fhirgate smoke --fhir-url <HealthLake endpoint>',
     );
   registerUsers(program, runner);
   registerLinks(program, runner);
@@ -48,6 +50,7 @@ export function buildProgram(runner: Runner): Command {
   registerApps(program, runner);
   registerToken(program, runner);
   registerWhoami(program, runner);
+  registerSmoke(program, runner);
   return program;
 }
 

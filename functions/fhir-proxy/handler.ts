@@ -12,6 +12,7 @@ import { principalFromContext } from '../core/principal-context';
 import type { AuthzSettings } from '../core/settings';
 import { CorsConfig, corsHeaders, preflight } from '../shared/cors';
 import type { Logger } from '../shared/log';
+import { Metrics, noMetrics } from '../shared/metrics';
 import { auditRecord } from './audit';
 import type { FhirBackend } from './backend';
 import { capabilityStatement, DiscoveryConfig, smartConfiguration } from './discovery';
@@ -19,6 +20,7 @@ import { httpRequestFromEvent, publicBaseFromEvent, toProxyResult } from './even
 import type { ExportConfig } from './export-config';
 import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
+import { recordDecision } from './metrics';
 import type { AuditNotes } from './pep-context';
 import { MAX_RESPONSE_BYTES, responseTooLarge, resultBytes } from './response-bound';
 import { codeOf, json, ProxyResponse, responseForThrown } from './responses';
@@ -39,6 +41,8 @@ export interface ProxyDeps {
   readonly exports?: ExportConfig;
   /** Largest serialized result in bytes (response-bound.ts). @default MAX_RESPONSE_BYTES */
   readonly maxResponseBytes?: number;
+  /** Decisions and removed entries (metrics.ts). @default noMetrics */
+  readonly metrics?: Metrics;
 }
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
@@ -87,6 +91,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       result = toProxyResult(response, cors);
     }
     deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes, export: audit.export }) });
+    recordDecision(deps.metrics ?? noMetrics, response, request?.interaction, audit.removed, code);
     return result;
   };
 }

@@ -2,14 +2,20 @@
  * Lambda entry for the FHIR proxy (PEP): dependencies built once per container.
  */
 import type { PageSigner } from '../core/paging';
-import { jsonLogger } from '../shared/log';
+import { powertoolsMetrics } from '../shared/metrics';
+import { powertoolsLogger } from '../shared/powertools-log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { PagingKeyConfig, proxyConfigFromEnv } from './config';
 import { exportConfigFromEnv } from './export-config';
 import { createProxyHandler, ProxyHandler } from './handler';
+import { timedBackend } from './metrics';
 import { createHmacPageSigner, createLazyPageSigner } from './page-signer';
 
 const config = proxyConfigFromEnv(process.env);
+// Powertools Logger and Metrics (EMF). No Powertools Tracer: its X-Ray SDK would more than
+// double this bundle, and its HTTP capture would put FHIR URLs (ids) into trace subsegments;
+// the function's own segment (TracingConfig Active) carries no URL.
+const metrics = powertoolsMetrics('fhir-proxy');
 
 /** KMS HMAC key in AWS (no secret in the environment); the shared base64 key locally. */
 function pageSigner(paging: PagingKeyConfig): PageSigner {
@@ -27,16 +33,20 @@ function pageSigner(paging: PagingKeyConfig): PageSigner {
 }
 
 const proxy = createProxyHandler({
-  backend: createHttpBackend({
-    baseUrl: config.backendUrl,
-    timeoutMs: config.backendTimeoutMs,
-    signer: config.sigv4Region ? createSigV4Signer({ region: config.sigv4Region }) : undefined,
-  }),
+  backend: timedBackend(
+    createHttpBackend({
+      baseUrl: config.backendUrl,
+      timeoutMs: config.backendTimeoutMs,
+      signer: config.sigv4Region ? createSigV4Signer({ region: config.sigv4Region }) : undefined,
+    }),
+    metrics,
+  ),
   settings: config.settings,
   signer: pageSigner(config.paging),
   discovery: config.discovery,
   publicBaseUrl: config.publicBaseUrl,
-  log: jsonLogger,
+  log: powertoolsLogger('fhir-proxy'),
+  metrics,
   // No allow-list, no CORS: a browser on another origin then cannot read any response.
   cors: config.corsAllowedOrigins.length > 0 ? { allowedOrigins: config.corsAllowedOrigins } : undefined,
   // Export files are read from S3 with the same SigV4 client; keys are plain [A-Za-z0-9-._/], so

@@ -9,6 +9,7 @@ import { createDynamoClient } from '../authorizer/dynamo-client';
 import { CachedLinkStore, DynamoLinkStore } from '../authorizer/link-store';
 import { createTokenVerifier } from '../authorizer/verifier';
 import { jsonLogger } from '../shared/log';
+import { powertoolsMetrics } from '../shared/metrics';
 import { tokenServiceConfigFromEnv } from './config';
 import { createAssertionVerifier } from './assertion-verifier';
 import { createCognitoTokenEndpoint } from './cognito-token-endpoint';
@@ -17,6 +18,7 @@ import { DynamoClientRegistry } from './client-registry';
 import { createTokenServiceHandler, ProxyHandler } from './handler';
 import { jsonResponse } from './http';
 import { createKmsSigner } from './kms-signer';
+import { recordTokenRequest } from './metrics';
 import { DynamoReplayStore } from './replay-store';
 import { appLaunchConfigFromEnv } from './app-launch-config';
 import { DynamoAppRegistry } from './app-registry';
@@ -26,6 +28,9 @@ import type { AppLaunchServiceDeps } from './handler';
 import { TOKEN_SERVICE_ROUTES } from './handler';
 
 const config = tokenServiceConfigFromEnv(process.env);
+// Powertools Metrics (EMF) for token issuance; the log lines stay fhirgate's own jsonLogger, which
+// keeps this bundle under its 100 KB budget (Powertools Logger would add ~24 KB).
+const metrics = powertoolsMetrics('token-service');
 const { authz } = config;
 
 const verifier = createTokenVerifier({
@@ -103,5 +108,7 @@ export const handler: ProxyHandler = async (event) => {
     jsonLogger({ level: 'error', event: 'token-exchange.init-failed', reason: err instanceof Error ? err.message : String(err) });
     return jsonResponse(503, { error: 'temporarily_unavailable', error_description: 'signing key unavailable; no token was issued' });
   }
-  return serve(event);
+  const result = await serve(event);
+  recordTokenRequest(metrics, event, result);
+  return result;
 };

@@ -1,0 +1,68 @@
+/**
+ * fhirgate's Logger and Metrics over Powertools for AWS Lambda, read back from what they write:
+ * the audit line keeps every key it was given; each metric is one EMF record with exactly its own
+ * dimensions (and the service).
+ */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { powertoolsMetrics } from '../../functions/shared/metrics';
+import { powertoolsLogger } from '../../functions/shared/powertools-log';
+
+function captureStdout(): { lines: () => any[]; restore: () => void } {
+  const chunks: string[] = [];
+  // Powertools writes errors and warnings to stderr, the rest to stdout: both, in order.
+  const record = (chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  };
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(record), jest.spyOn(process.stderr, 'write').mockImplementation(record)];
+  return {
+    lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
+}
+
+const saved = { ...process.env };
+beforeEach(() => {
+  delete process.env.POWERTOOLS_DEV; // the JSON a Lambda writes, not the pretty dev output
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+});
+afterEach(() => {
+  process.env = { ...saved };
+});
+
+test('the audit line keeps its shape: every key of the record, at the top level, with Powertools context added', () => {
+  const out = captureStdout();
+  try {
+    const log = powertoolsLogger('fhir-proxy', new PowertoolsLogger({ serviceName: 'fhir-proxy' }));
+    const audit = { level: 'info', event: 'fhir.access', requestId: 'r-1', sub: 'u-alice', client: 'web', kind: 'patient', patients: ['pat-alice'], interaction: 'read', resourceType: 'Observation', status: 404, decision: 'deny', removed: 0, reason: 'outside the compartment' };
+    log(audit);
+    log({ level: 'error', event: 'fhir.error', requestId: 'r-2', error: 'boom' });
+    const [line, error] = out.lines();
+    const { level: _level, ...keys } = audit;
+    expect(line).toMatchObject(keys);
+    expect(line).toMatchObject({ level: 'INFO', message: 'fhir.access', service: 'fhir-proxy' });
+    expect(error).toMatchObject({ level: 'ERROR', message: 'fhir.error', requestId: 'r-2' });
+  } finally {
+    out.restore();
+  }
+});
+
+test('each metric is one EMF record with exactly its dimensions', () => {
+  const out = captureStdout();
+  try {
+    const metrics = powertoolsMetrics('fhir-proxy');
+    metrics.record('Decisions', 'Count', 1, { interaction: 'read', decision: 'deny', code: 'ERR_NOT_FOUND' });
+    metrics.record('BackendLatency', 'Milliseconds', 42, { method: 'POST', outcome: 'ok' });
+    const [decision, latency] = out.lines();
+    expect(decision._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'fhirgate',
+      Dimensions: [expect.arrayContaining(['service', 'interaction', 'decision', 'code'])],
+      Metrics: [{ Name: 'Decisions', Unit: 'Count' }],
+    });
+    expect(decision).toMatchObject({ Decisions: 1, code: 'ERR_NOT_FOUND', service: 'fhir-proxy' });
+    expect(latency).toMatchObject({ BackendLatency: 42, method: 'POST' });
+    expect(latency.code).toBeUndefined(); // the first record's dimensions did not stick
+  } finally {
+    out.restore();
+  }
+});

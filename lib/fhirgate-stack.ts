@@ -14,6 +14,7 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { parseScope } from '../functions/core/scopes';
+import { AlarmThresholds, FhirgateAlarms } from './alarms';
 import { FhirgateApi, PublicRoute, Throttle } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
@@ -69,6 +70,8 @@ export interface FhirgateStackProps extends StackProps {
    * @default 1
    */
   readonly exportExpirationDays?: number;
+  /** Alarm thresholds per 5 minutes (lib/alarms.ts). @default DEFAULT_ALARM_THRESHOLDS */
+  readonly alarmThresholds?: AlarmThresholds;
 }
 
 export class FhirgateStack extends Stack {
@@ -84,6 +87,8 @@ export class FhirgateStack extends Stack {
   readonly tokenService: TokenService;
   /** Bulk Data `$export` bucket and HealthLake data-access role (HealthLake backend only). */
   readonly exportBucket?: ExportBucket;
+  /** Operational alarms and the SNS topic they notify. */
+  readonly alarms: FhirgateAlarms;
 
   constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
     const settings = validateStackProps(props); // before anything is created
@@ -165,6 +170,15 @@ export class FhirgateStack extends Stack {
     });
     this.api.addFhirRoutes(this.proxy.function, this.authorizer.function);
     this.api.addTokenRoutes(this.tokenService.function);
+    this.alarms = new FhirgateAlarms(this, 'Alarms', {
+      restApiName: this.api.restApi.restApiName,
+      stageName: this.api.stageName,
+      accessLogGroup: this.api.accessLogGroup,
+      proxyLogGroup: this.proxy.function.functionLogGroup,
+      authorizer: this.authorizer.function,
+      tokenService: this.tokenService.function,
+      thresholds: props.alarmThresholds,
+    });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('FhirBaseUrl', this.api.fhirBaseUrl, 'Public FHIR base URL (behind the authorizer and the PEP)');
@@ -175,6 +189,7 @@ export class FhirgateStack extends Stack {
     output('CognitoTokenUrl', `${this.identity.baseUrl}/oauth2/token`, 'Cognito OAuth 2.0 token endpoint');
     output('TokenExchangeUrl', this.api.tokenExchangeUrl, 'RFC 8693 token exchange endpoint');
     output('JwksUrl', this.api.jwksUrl, 'Public keys of exchanged tokens');
+    output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic the operational alarms notify (subscribe operators to it)');
     output('LinksTableName', this.links.table.tableName, 'DynamoDB links table (user → patients)');
     output('ClientsTableName', this.backendClients.clients.tableName, 'DynamoDB registry of SMART Backend Services clients (private_key_jwt)');
     // The two caches that make up the revocation window (docs/revocation.md); the CLI reads them to state it.

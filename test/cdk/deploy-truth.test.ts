@@ -155,3 +155,30 @@ describe('Cognito feature plan', () => {
     plus.template.hasResourceProperties('AWS::Cognito::UserPool', { UserPoolTier: 'PLUS', UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' } });
   });
 });
+
+describe('alarms', () => {
+  test('each alarm notifies the one encrypted, TLS-only topic', () => {
+    const alarms = resourcesOfType(s.template, 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(6);
+    const topicId = id(s.stack.alarms.topic.node.defaultChild);
+    for (const [, a] of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(resources()[topicId]!.Properties.KmsMasterKeyId).toBeDefined();
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('what they watch: API 5xx, 429s, authorizer errors, backend failures, token service errors, removed entries', () => {
+    const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => [f.MetricTransformations[0].MetricName, f.FilterPattern]);
+    expect(Object.fromEntries(filters)).toEqual({
+      Throttled: '{ $.status = "429" }',
+      BackendFailures: '{ $.event = "fhir.access" && ($.status = 429 || $.status = 502 || $.status = 504) }',
+      RemovedEntries: '{ $.event = "fhir.access" && $.removed > 0 }',
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ApiGateway', MetricName: '5XXError' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Id: 'e', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(s.stack.authorizer.function.node.defaultChild) } }] }) }) })]),
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(s.stack.tokenService.function.node.defaultChild) } }] });
+  });
+});

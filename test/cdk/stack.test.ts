@@ -91,7 +91,7 @@ describe('Cognito', () => {
       GenerateSecret: false,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthFlowsUserPoolClient: true,
-      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_SRP_AUTH', 'ALLOW_ADMIN_USER_PASSWORD_AUTH']),
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_ADMIN_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']), // the admin flow needs IAM credentials (fhirgate smoke)
       CallbackURLs: ['http://localhost:5173/callback'],
       PreventUserExistenceErrors: 'ENABLED',
       // docs/revocation.md: what the Cognito console alone disables lives this long, not an hour.

@@ -243,6 +243,16 @@ export function activeLink(link: LinkRecord | undefined, missing = 'user has no 
   if (link.disabledAt !== undefined) throw new AccessDeniedError('ERR_USER_DISABLED', `user was disabled by an operator (${link.disabledAt})`);
 }
 
+/**
+ * Most patients one link may hold (a practitioner's panel, a guardian's dependents). The list
+ * travels in the authorizer context, kept under 8 KB (API Gateway's documented authorizer
+ * result cap for WebSocket APIs, taken as the budget here too; 100 ids of up to 64 characters fit
+ * with room for the rest), and in every narrowed search (sent as POST). Past it the link is
+ * refused with a clear reason, never truncated (a truncated panel would silently hide patients;
+ * a bigger one needs a different design, e.g. a group reference).
+ */
+export const MAX_LINKED_PATIENTS = 100;
+
 /** Validate an untrusted link item read from storage; throws AccessDeniedError when malformed. */
 export function parseLinkRecord(item: Readonly<Record<string, unknown>>): LinkRecord {
   const { sub, role, fhirUser, patients, disabledAt } = item;
@@ -254,7 +264,9 @@ export function parseLinkRecord(item: Readonly<Record<string, unknown>>): LinkRe
   if (!Array.isArray(list) || !list.every((p) => typeof p === 'string' && FHIR_ID.test(p))) throw invalid('patients must be FHIR ids');
   // A marker of any other shape is not ignored: a record we cannot read as enabled is refused.
   if (disabledAt !== undefined && (typeof disabledAt !== 'string' || disabledAt === '')) throw invalid('disabledAt is not a time');
-  return { sub, role, fhirUser: fhirUser as string | undefined, patients: [...new Set(list as string[])], ...(disabledAt !== undefined ? { disabledAt } : {}) };
+  const unique = [...new Set(list as string[])];
+  if (unique.length > MAX_LINKED_PATIENTS) throw invalid(`it lists ${unique.length} patients; fhirgate supports at most ${MAX_LINKED_PATIENTS} per user`);
+  return { sub, role, fhirUser: fhirUser as string | undefined, patients: unique, ...(disabledAt !== undefined ? { disabledAt } : {}) };
 }
 
 /** The compartments a linked user may enter, by role. */

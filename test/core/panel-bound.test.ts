@@ -29,7 +29,7 @@ test('duplicates do not count against the bound', () => {
   expect(parseLinkRecord({ sub: 'u-doc', role: 'practitioner', patients: list }).patients).toHaveLength(MAX_LINKED_PATIENTS);
 });
 
-test('a full panel of the longest ids fits in an authorizer result under 8 KB', () => {
+test('a full panel of the longest ids fits in an authorizer result under 8 KB (the budget the bound is set for)', () => {
   const p: Principal = {
     kind: 'practitioner',
     sub: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',

@@ -23,8 +23,7 @@ export type HealthLakeAction =
   | 'healthlake:CreateResource'
   | 'healthlake:UpdateResource'
   | 'healthlake:DeleteResource'
-  | 'healthlake:ProcessBundle'
-  | 'healthlake:GetCapabilities';
+  | 'healthlake:ProcessBundle';
 
 /** A write first reads the stored version; its conditional form resolves its criteria by a search. */
 const CHECKED_WRITE = ['healthlake:ReadResource', 'healthlake:SearchWithPost'] as const;
@@ -51,8 +50,9 @@ export const HEALTHLAKE_ACTIONS_BY_INTERACTION: Readonly<Record<Interaction, rea
   transaction: ['healthlake:ReadResource', 'healthlake:ProcessBundle'],
   // The only operation the PEP forwards: GET Patient/{id}/$everything.
   operation: ['healthlake:SearchEverything'],
-  // GET metadata, behind the public CapabilityStatement.
-  capabilities: ['healthlake:GetCapabilities'],
+  // fhirgate answers metadata with its own CapabilityStatement (fhir-proxy/discovery.ts) and
+  // never forwards it.
+  capabilities: [],
 };
 
 /** The proxy role's HealthLake actions: the union of the table, sorted. */

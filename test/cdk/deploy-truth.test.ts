@@ -70,10 +70,11 @@ describe('HealthLake actions: one table, granted exactly', () => {
     expect(healthLakeProxyActions()).toContain(action);
   });
 
-  test('searches go by POST only: no SearchWithGet, no data store management, no wildcard', () => {
+  test('searches go by POST only: no SearchWithGet, no GetCapabilities (metadata is fhirgate\'s own), no data store management, no wildcard', () => {
     const actions = healthLakeProxyActions();
     expect(actions).not.toContain('healthlake:SearchWithGet');
-    for (const a of actions) expect(a).toMatch(/^healthlake:(Read|VersionRead|GetHistory|Search|Create|Update|Delete|ProcessBundle|GetCapabilities)/);
+    expect(actions).not.toContain('healthlake:GetCapabilities');
+    for (const a of actions) expect(a).toMatch(/^healthlake:(Read|VersionRead|GetHistory|Search|Create|Update|Delete|ProcessBundle)/);
   });
 });
 

@@ -39,7 +39,7 @@ function setup() {
     domainName: 'gw.test',
     authorizerCacheTtlSeconds: 0,
     authorizer: async (e) => fhirPolicy('Allow', 'u-alice', e.methodArn, principalToContext(alice)),
-    proxy: createProxyHandler({ backend, settings: DEFAULT_SETTINGS, signer: createHmacPageSigner(Buffer.alloc(32, 2)), discovery: { issuer: 'x', tokenEndpoint: 'x', scopesSupported: [] }, log: () => {}, metrics }),
+    proxy: createProxyHandler({ backend, settings: DEFAULT_SETTINGS, signer: createHmacPageSigner(Buffer.alloc(32, 2)), discovery: { issuer: 'x', tokenEndpoint: 'x', jwksUri: 'x', backendServices: false, clientSecrets: false, scopesSupported: [] }, log: () => {}, metrics }),
   });
   const get = (path: string, query: [string, string][] = []) => gateway.handle({ method: 'GET', path, query, headers: { authorization: 'Bearer t' } });
   return { recorded, get };

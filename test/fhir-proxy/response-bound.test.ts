@@ -33,7 +33,7 @@ function stackWith(filler: () => number) {
     backend,
     settings: DEFAULT_SETTINGS,
     signer: createHmacPageSigner(Buffer.alloc(32, 1)),
-    discovery: { issuer: 'x', tokenEndpoint: 'x', scopesSupported: [] },
+    discovery: { issuer: 'x', tokenEndpoint: 'x', jwksUri: 'x', backendServices: false, clientSecrets: false, scopesSupported: [] },
     log: (r) => logs.push(r),
   });
   let lastBytes = 0;

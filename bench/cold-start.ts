@@ -146,7 +146,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
   const backend = await startBackend();
   try {
     const sizes: Record<string, unknown> = {
-      settings: 'lib/function-bundle.ts buildFunctionBundle: what cdk synth ships (esbuild, minify, platform node, target node22, cjs, @aws-sdk/* and @smithy/* external)',
+      settings: 'lib/function-bundle.ts buildFunctionBundle: what cdk synth ships (esbuild, minify, platform node, target node24, cjs, @aws-sdk/* and @smithy/* external)',
     };
     const bundles = {} as Record<FunctionName, { file: string; bytes: number }>;
     for (const [name, entry] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {

@@ -182,7 +182,7 @@ describe('backend client tables (SMART Backend Services, private_key_jwt)', () =
 });
 
 describe('Lambda functions', () => {
-  test.each(['authorizer', 'proxy', 'tokenService'] as const)('%s: nodejs22.x on arm64, X-Ray active, JSON logs to its own encrypted log group', (piece) => {
+  test.each(['authorizer', 'proxy', 'tokenService'] as const)('%s: nodejs24.x on arm64, X-Ray active, JSON logs to its own encrypted log group', (piece) => {
     const props = fnProps(piece);
     expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     expect(props.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: id(s.stack[piece].function.functionLogGroup.node.defaultChild) } });

@@ -48,7 +48,8 @@ export const HEALTHLAKE_ACTIONS_BY_INTERACTION: Readonly<Record<Interaction, rea
   delete: [...CHECKED_WRITE, 'healthlake:DeleteResource'],
   batch: ['healthlake:ReadResource', 'healthlake:ProcessBundle'],
   transaction: ['healthlake:ReadResource', 'healthlake:ProcessBundle'],
-  // The only operation the PEP forwards: GET Patient/{id}/$everything.
+  // GET Patient/{id}/$everything. Bulk Data $export jobs are granted with their bucket
+  // (lib/export-bucket.ts HEALTHLAKE_EXPORT_ACTIONS), only when the export is deployed.
   operation: ['healthlake:SearchEverything'],
   // fhirgate answers metadata with its own CapabilityStatement (fhir-proxy/discovery.ts) and
   // never forwards it.

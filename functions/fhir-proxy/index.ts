@@ -2,7 +2,7 @@
  * Lambda entry for the FHIR proxy (PEP): dependencies built once per container.
  */
 import type { PageSigner } from '../core/paging';
-import { powertoolsMetrics } from '../shared/metrics';
+import { powertoolsMetrics } from '../shared/powertools-metrics';
 import { powertoolsLogger } from '../shared/powertools-log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { PagingKeyConfig, proxyConfigFromEnv } from './config';

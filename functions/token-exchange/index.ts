@@ -9,7 +9,7 @@ import { createDynamoClient } from '../authorizer/dynamo-client';
 import { CachedLinkStore, DynamoLinkStore } from '../authorizer/link-store';
 import { createTokenVerifier } from '../authorizer/verifier';
 import { jsonLogger } from '../shared/log';
-import { powertoolsMetrics } from '../shared/metrics';
+import { emfMetrics } from '../shared/emf-metrics';
 import { tokenServiceConfigFromEnv } from './config';
 import { createAssertionVerifier } from './assertion-verifier';
 import { createCognitoTokenEndpoint } from './cognito-token-endpoint';
@@ -28,9 +28,9 @@ import type { AppLaunchServiceDeps } from './handler';
 import { TOKEN_SERVICE_ROUTES } from './handler';
 
 const config = tokenServiceConfigFromEnv(process.env);
-// Powertools Metrics (EMF) for token issuance; the log lines stay fhirgate's own jsonLogger, which
-// keeps this bundle under its 100 KB budget (Powertools Logger would add ~24 KB).
-const metrics = powertoolsMetrics('token-service');
+// Token issuance metrics as EMF lines written by fhirgate itself, and fhirgate's own jsonLogger:
+// Powertools Metrics (~16 KB) and Logger (~24 KB) would take this bundle over its 100 KB budget.
+const metrics = emfMetrics('token-service');
 const { authz } = config;
 
 const verifier = createTokenVerifier({

@@ -4,7 +4,8 @@
  * dimensions (and the service).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { powertoolsMetrics } from '../../functions/shared/metrics';
+import { emfMetrics } from '../../functions/shared/emf-metrics';
+import { powertoolsMetrics } from '../../functions/shared/powertools-metrics';
 import { powertoolsLogger } from '../../functions/shared/powertools-log';
 
 function captureStdout(): { lines: () => any[]; restore: () => void } {
@@ -62,6 +63,22 @@ test('each metric is one EMF record with exactly its dimensions', () => {
     expect(decision).toMatchObject({ Decisions: 1, code: 'ERR_NOT_FOUND', service: 'fhir-proxy' });
     expect(latency).toMatchObject({ BackendLatency: 42, method: 'POST' });
     expect(latency.code).toBeUndefined(); // the first record's dimensions did not stick
+  } finally {
+    out.restore();
+  }
+});
+
+test('the dependency-free EMF writer (token service) writes the same record shape as Powertools', () => {
+  const out = captureStdout();
+  try {
+    powertoolsMetrics('token-service').record('TokensIssued', 'Count', 1, { grant: 'token-exchange' });
+    const lines: string[] = [];
+    emfMetrics('token-service', { write: (l) => lines.push(l), now: () => 1_700_000_000_000 }).record('TokensIssued', 'Count', 1, { grant: 'token-exchange' });
+    const [powertools] = out.lines();
+    const ours = JSON.parse(lines[0]!);
+    const shape = (r: any) => ({ ...r, _aws: { ...r._aws, Timestamp: 0, CloudWatchMetrics: r._aws.CloudWatchMetrics.map((m: any) => ({ ...m, Dimensions: m.Dimensions.map((d: string[]) => [...d].sort()) })) } });
+    expect(shape(ours)).toEqual(shape(powertools));
+    expect(ours._aws.Timestamp).toBe(1_700_000_000_000);
   } finally {
     out.restore();
   }

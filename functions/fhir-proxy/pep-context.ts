@@ -48,7 +48,7 @@ export function assertVisible(ctx: PepContext, resource: unknown, permission: Pe
 }
 
 /** GET a Bundle from the backend and filter it for the caller. */
-export async function forwardBundle(ctx: PepContext, path: string, matchPermission: Permission, options: FilterOptions = {}): Promise<FilterResult> {
+export async function forwardBundle(ctx: PepContext, path: string, matchPermission: Permission, options: FilterOptions = {}): Promise<ForwardedBundle> {
   const response = await ctx.backend.send({ method: 'GET', path });
   if (response.status !== 200) backendFailure(response.status);
   const bundle = parseBackendJson(response);
@@ -56,7 +56,15 @@ export async function forwardBundle(ctx: PepContext, path: string, matchPermissi
   const links = await ctx.urls.bundleRewriter(ctx.principal, ctx.signer, bundle);
   const result = filterBundle(ctx, bundle, matchPermission, links, options);
   ctx.audit.removed += result.removed;
-  return result;
+  const entries = Array.isArray(bundle.entry) ? bundle.entry.length : 0;
+  return { ...result, backendEntries: entries, backendChars: response.body.length };
+}
+
+/** A filtered Bundle, with the size of the backend's page it came from. */
+export interface ForwardedBundle extends FilterResult {
+  readonly backendEntries: number;
+  /** Length of the backend's JSON text (UTF-16 units, a lower bound on its bytes). */
+  readonly backendChars: number;
 }
 
 /** Path plus canonical query. */

@@ -20,8 +20,9 @@ import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import jwt from 'jsonwebtoken';
 import jwksClient from 'jwks-rsa';
 import { createAuthorizerHandler } from '../functions/authorizer/handler';
-import { CachedLinkStore, LinkStore } from '../functions/authorizer/link-store';
-import { createTokenVerifier } from '../functions/authorizer/verifier';
+import { CachedLinkStore, LinkStore } from '../functions/adapters/link-store';
+import { LoopbackAwareFetcher } from '../functions/adapters/jwks-fetcher';
+import { createTokenVerifier } from '../functions/adapters/verifier';
 import type { LinkRecord } from '../functions/core/principal';
 import { DEFAULT_SETTINGS } from '../functions/core/settings';
 import { startTestIssuer, TestIssuer } from '../test/support/jwt-issuer';
@@ -119,6 +120,7 @@ export async function hotPathFixture(): Promise<HotPathFixture> {
       verifier: createTokenVerifier({
         issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
         clientIds: [WEB_CLIENT, API_SERVER],
+        fetcher: new LoopbackAwareFetcher(), // the bench issuer serves its JWKS over HTTP on loopback
       }),
       links: new CachedLinkStore(inner, 3_600_000),
       clients: { userClientIds: [WEB_CLIENT], machineClientIds: [API_SERVER] },

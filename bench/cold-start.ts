@@ -24,11 +24,13 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ENV } from '../functions/authorizer/config';
+import { ENV } from '../functions/adapters/authz-config';
+import { DEFAULT_SETTINGS } from '../functions/core/settings';
 import { PROXY_ENV } from '../functions/fhir-proxy/config';
 import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionName } from '../lib/function-bundle';
 import { startDynalite } from '../test/support/dynalite';
 import { startTestIssuer, TestIssuer } from '../test/support/jwt-issuer';
+import { selfSignedCertificate } from '../test/support/tls';
 import { ALICE, aliceToken, API_SERVER, METHOD_ARN, WEB_CLIENT } from './authorizer-hot';
 import { alicePatient, BENCH_DISCOVERY, proxyEvent } from './proxy-fixture';
 import { round, roundSummary, Summary, summarize } from './stats';
@@ -141,7 +143,9 @@ export interface ColdStartOptions {
 
 export async function benchColdStart(options: ColdStartOptions): Promise<{ coldStart: ColdStartResult; bundleSizes: BundleSizes }> {
   const outDir = await mkdtemp(join(tmpdir(), 'fhirgate-bench-bundles-'));
-  const issuer: TestIssuer = await startTestIssuer();
+  // The Lambda entry fetches JWKS over HTTPS only: a throwaway certificate, trusted by each child through NODE_EXTRA_CA_CERTS.
+  const certificate = selfSignedCertificate();
+  const issuer: TestIssuer = await startTestIssuer('/local_pool', { tls: certificate });
   const dynamo = await startDynalite();
   const backend = await startBackend();
   try {
@@ -168,6 +172,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
       AWS_DEFAULT_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
+      NODE_EXTRA_CA_CERTS: certificate.certFile,
     };
     const authorizerEnv = {
       ...lambdaEnv,
@@ -177,6 +182,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
       [ENV.linksTable]: dynamo.tableName,
       [ENV.linkCacheTtlSeconds]: '60',
       [ENV.dynamoEndpoint]: dynamo.endpoint,
+      [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
     };
     const proxyEnv = {
       ...lambdaEnv,
@@ -184,6 +190,7 @@ export async function benchColdStart(options: ColdStartOptions): Promise<{ coldS
       [PROXY_ENV.sigv4Region]: 'us-east-1',
       [PROXY_ENV.pagingKmsKeyId]: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
       [PROXY_ENV.discovery]: JSON.stringify(BENCH_DISCOVERY),
+      [PROXY_ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
     };
     const variants: Variant[] = [
       { name: 'authorizerMachine', description: 'fhirgate authorizer, machine token (no link needed)', bundle: bundles.authorizer, event: tokenEvent(machineToken), env: authorizerEnv, expect: 'Allow' },

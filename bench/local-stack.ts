@@ -5,7 +5,7 @@
  */
 import { signIn } from '../local/stack/clients';
 import { spawnLocalStack } from '../local/stack/spawn';
-import type { StackInfo } from '../local/stack/stack-info';
+import type { StackInfo } from '../bin/cli/stack-info';
 
 export interface BenchStack {
   readonly info: StackInfo;

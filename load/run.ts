@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { backendServicesToken, exchangeToken, machineToken, signIn, tokenOf } from '../local/stack/clients';
 import { spawnLocalStack } from '../local/stack/spawn';
-import type { StackInfo } from '../local/stack/stack-info';
+import type { StackInfo } from '../bin/cli/stack-info';
 
 interface Caller {
   readonly name: string;

@@ -1,6 +1,6 @@
 /**
  * The links table as an operator changes it. Items have the shape the authorizer reads
- * (functions/authorizer/link-store.ts): `sub` S (key), `role` S, `fhirUser` S (optional),
+ * (functions/adapters/link-store.ts): `sub` S (key), `role` S, `fhirUser` S (optional),
  * `patients` L of S, `disabledAt` S (only while the user is disabled). Every read is validated
  * with the authorizer's own `parseLinkRecord`.
  *
@@ -18,7 +18,7 @@ import {
 import { FhirgateError } from '../../functions/core/errors';
 import { LinkRecord, parseLinkRecord } from '../../functions/core/principal';
 import { CliError, failure, isUnreachable } from './errors';
-import { linkItemValues } from '../../functions/authorizer/link-store';
+import { linkItemValues } from '../../functions/adapters/link-store';
 
 type Item = Record<string, AttributeValue>;
 

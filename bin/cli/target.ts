@@ -9,11 +9,11 @@ import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TrustedIssuer } from '../../functions/authorizer/verifier';
+import type { TrustedIssuer } from '../../functions/adapters/verifier';
 import type { ClientAllowList } from '../../functions/core/principal';
 import { CacheTtls, linkRevocationSeconds } from '../../functions/core/revocation';
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../../functions/core/settings';
-import type { StackInfo } from '../../local/stack/stack-info';
+import type { StackInfo } from './stack-info';
 import { DEFAULT_FHIRGATE_SETTINGS } from '../../lib/settings';
 import { CliError, failure, UsageError } from './errors';
 

@@ -28,9 +28,9 @@ import { classifyLaunchClaims, launchPrincipal } from '../core/app-launch-grants
 import { principalToContext } from '../core/principal-context';
 import { AuthzSettings } from '../core/settings';
 import type { Logger } from '../shared/log';
-import type { LinkStore } from './link-store';
+import type { LinkStore } from '../adapters/link-store';
 import { fhirPolicy } from './policy';
-import type { TokenVerifier, VerifiedToken } from './verifier';
+import type { TokenVerifier, VerifiedToken } from '../adapters/verifier';
 
 export interface AuthorizerDeps {
   readonly verifier: TokenVerifier;

@@ -2,10 +2,10 @@
  * The proxy's configuration from its Lambda environment, read once at cold start. A bad value
  * stops the function from starting: every request then fails (500), none is let through.
  */
-import type { AuthzSettings } from '../core/settings';
+import { AuthzSettings, parseDiscovery } from '../core/settings';
 import { validateOrigins } from '../shared/cors';
 import type { DiscoveryConfig } from './discovery';
-import { Env, integerEnv, requiredEnv, settingsEnv } from '../shared/env';
+import { Env, integerEnv, jsonEnv, requiredEnv, settingsEnv } from '../adapters/env';
 
 export interface ProxyConfig {
   readonly backendUrl: string;
@@ -45,11 +45,7 @@ export const PROXY_ENV = {
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
 export function proxyConfigFromEnv(env: Env): ProxyConfig {
   const paging = pagingKeyFromEnv(env);
-  const discovery = JSON.parse(requiredEnv(env, PROXY_ENV.discovery)) as DiscoveryConfig;
-  const urls = [discovery.issuer, discovery.tokenEndpoint, discovery.jwksUri];
-  if (!urls.every((u) => typeof u === 'string') || !Array.isArray(discovery.scopesSupported) || typeof discovery.backendServices !== 'boolean' || typeof discovery.clientSecrets !== 'boolean') {
-    throw new TypeError(`${PROXY_ENV.discovery} needs issuer, tokenEndpoint, jwksUri, backendServices, clientSecrets and scopesSupported`);
-  }
+  const discovery: DiscoveryConfig = parseDiscovery(jsonEnv(env, PROXY_ENV.discovery), PROXY_ENV.discovery);
   return {
     backendUrl: requiredEnv(env, PROXY_ENV.backendUrl),
     sigv4Region: env[PROXY_ENV.sigv4Region] || undefined,

@@ -15,7 +15,7 @@
  * the export bucket and prefix — any other location is refused.
  */
 import { DependencyError } from '../core/errors';
-import { Env, integerEnv, requiredEnv } from '../shared/env';
+import { Env, integerEnv, requiredEnv } from '../adapters/env';
 import type { FhirBackend } from './backend';
 
 export interface HealthLakeExportTarget {

@@ -6,7 +6,7 @@
 import { AppLaunchPolicy, DEFAULT_APP_LAUNCH_POLICY } from '../core/app-launch';
 import { parseScopeString } from '../core/scopes';
 import { ROLES, Role } from '../core/settings';
-import { Env, integerEnv } from '../shared/env';
+import { Env, integerEnv } from '../adapters/env';
 
 export const APP_LAUNCH_ENV = {
   appsTable: 'FHIRGATE_APPS_TABLE',

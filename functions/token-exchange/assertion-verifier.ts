@@ -17,7 +17,7 @@ import type { JwtHeader } from 'aws-jwt-verify/jwt-model';
 import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
 import { ASSERTION_ALGORITHMS, AssertionAlgorithm, BackendClient } from '../core/client-assertion';
 import { OAuthError } from '../core/oauth-error';
-import { isLoopbackHttp } from '../authorizer/jwks-fetcher';
+import { isLoopbackHttp } from '../adapters/jwks-fetcher';
 
 export interface AssertionVerifier {
   /** Verify the assertion's signature with the client's registered keys; the verified claims, or OAuthError `invalid_client`. */
@@ -102,17 +102,19 @@ function toOAuthError(err: unknown): Error {
 }
 
 /**
- * Client JWKS over HTTPS (or HTTP to loopback, for the local stack and tests), with a deadline,
+ * Client JWKS over HTTPS (HTTP to loopback only when the local wiring allows it), with a deadline,
  * no redirects and a size limit: the URL is the client's, so nothing about its answer is trusted.
  */
 export class BoundedJwksFetcher implements Fetcher {
   constructor(
     private readonly timeoutMs = 3000,
     private readonly maxBytes = 64 * 1024,
+    /** Emulator allowance: plain HTTP to loopback. Only the local wiring sets it. */
+    private readonly allowLoopbackHttp = false,
   ) {}
 
   async fetch(uri: string): Promise<ArrayBuffer> {
-    if (!uri.startsWith('https:') && !isLoopbackHttp(uri)) throw new NonRetryableFetchError(uri, 'JWKS must be fetched over https');
+    if (!uri.startsWith('https:') && !(this.allowLoopbackHttp && isLoopbackHttp(uri))) throw new NonRetryableFetchError(uri, 'JWKS must be fetched over https');
     let response: Response;
     try {
       response = await fetch(uri, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });

@@ -27,7 +27,7 @@ import { AccessDeniedError, DependencyError, TokenError } from '../core/errors';
 import { OAuthError } from '../core/oauth-error';
 import type { AuthzSettings } from '../core/settings';
 import type { FormParams } from '../core/token-exchange';
-import type { LinkStore } from '../authorizer/link-store';
+import type { LinkStore } from '../adapters/link-store';
 import type { Logger } from '../shared/log';
 import type { AppRegistry } from './app-registry';
 import { formParams } from './http';

@@ -4,8 +4,8 @@
  * the authorizer's own `configFromEnv`, so both functions understand them identically; the
  * exchange adds its own below. A bad value stops the function from starting.
  */
-import { AuthorizerConfig, configFromEnv } from '../authorizer/config';
-import type { TrustedIssuer } from '../authorizer/verifier';
+import { AuthorizerConfig, configFromEnv } from '../adapters/authz-config';
+import type { TrustedIssuer } from '../adapters/verifier';
 import {
   checkExchangePolicy,
   DEFAULT_DELEGABLE_SCOPES,
@@ -13,7 +13,7 @@ import {
   ExchangePolicy,
   MAX_EXCHANGE_LIFETIME_SECONDS,
 } from '../core/token-exchange';
-import { Env, integerEnv, requiredEnv } from '../shared/env';
+import { Env, integerEnv, requiredEnv } from '../adapters/env';
 
 export interface TokenServiceConfig {
   /** The authorizer's configuration, with the issuers cut down to Cognito ones (see `subjectIssuers`). */

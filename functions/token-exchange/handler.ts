@@ -30,8 +30,8 @@ import {
   subjectOf,
   TOKEN_TYPE_ACCESS_TOKEN,
 } from '../core/token-exchange';
-import type { LinkStore } from '../authorizer/link-store';
-import type { TokenVerifier } from '../authorizer/verifier';
+import type { LinkStore } from '../adapters/link-store';
+import type { TokenVerifier } from '../adapters/verifier';
 import type { Logger } from '../shared/log';
 import { presentedClient, PresentedClient } from '../core/client-auth';
 import { authorizationServerMetadata, ServedOAuth } from '../core/oauth-metadata';

@@ -12,7 +12,7 @@
  */
 import type { SignedInUser } from '../core/app-launch';
 import { TokenError } from '../core/errors';
-import type { TokenVerifier } from '../authorizer/verifier';
+import type { TokenVerifier } from '../adapters/verifier';
 import { dependencyError } from './client-registry';
 
 export interface SignInBroker {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { backendServicesToken, exchangeToken, machineToken, signIn, tokenOf } from '../stack/clients';
-import type { StackInfo } from '../stack/stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 interface Step {
   readonly what: string;

@@ -9,7 +9,7 @@
  */
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { CognitoIdentityProviderClient, InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
-import type { StackInfo } from './stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';

@@ -5,13 +5,16 @@
  * FHIRGATE_CORS_ORIGINS (comma-separated) adds origins allowed by CORS besides the portal's own.
  * FHIRGATE_DIR moves the state directory (default `.local`). FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS
  * (default 300, like API Gateway) and FHIRGATE_LINK_CACHE_TTL_SECONDS (default 60) set the caches;
- * FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS (default 300) the lifetime of on-behalf-of tokens.
+ * FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS (default 300) the lifetime of on-behalf-of tokens;
+ * FHIRGATE_SETTINGS_FILE a roles-and-scopes file (the CDK's `settingsFile`). All of them form the
+ * CDK's typed settings object (lib/settings.ts) and are checked by the same `resolveSettings`.
  */
 import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { FhirgateSettings } from '../../lib/settings';
 import { DEFAULT_PORTS, startStack } from './stack';
-import type { StackInfo } from './stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 const PORT_ENV: Record<keyof typeof DEFAULT_PORTS, string> = {
   gateway: 'FHIRGATE_PORT',
@@ -62,22 +65,15 @@ function secondsFromEnv(name: string): number | undefined {
   return seconds;
 }
 
-/** FHIRGATE_CORS_ORIGINS: exact origins (`scheme://host[:port]`, no path), compared as strings by CORS. */
+/** FHIRGATE_CORS_ORIGINS: comma-separated; checked by `resolveSettings` exactly as the CDK stack checks them. */
 function originsFromEnv(): string[] {
-  const origins = (process.env.FHIRGATE_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
-  for (const origin of origins) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      // reported below
-    }
-    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
-      process.stderr.write(`fhirgate: FHIRGATE_CORS_ORIGINS must list origins like http://127.0.0.1:8080 (no path, no trailing slash), got "${origin}"\n`);
-      process.exit(2);
-    }
-  }
-  return origins;
+  return (process.env.FHIRGATE_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+}
+
+/** FHIRGATE_SETTINGS_FILE: the same roles-and-scopes file as the CDK's `-c settingsFile=…` (docs/settings.schema.json). */
+function authzFromFile(): unknown {
+  const path = process.env.FHIRGATE_SETTINGS_FILE;
+  return path ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
 }
 
 function summary(info: StackInfo, startedMs: number): string {
@@ -114,10 +110,14 @@ async function main(): Promise<void> {
   const stack = await startStack({
     dir,
     ports: portsFromEnv(),
-    authorizerCacheTtlSeconds: secondsFromEnv('FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS'),
-    linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
-    exchangeLifetimeSeconds: secondsFromEnv('FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS'),
-    corsOrigins: originsFromEnv(),
+    settings: {
+      // Validated by resolveSettings (lib/settings.ts), the very check the CDK stack runs.
+      authz: authzFromFile() as FhirgateSettings['authz'],
+      authorizerCacheTtlSeconds: secondsFromEnv('FHIRGATE_AUTHORIZER_CACHE_TTL_SECONDS'),
+      linkCacheTtlSeconds: secondsFromEnv('FHIRGATE_LINK_CACHE_TTL_SECONDS'),
+      exchangedTokenLifetimeSeconds: secondsFromEnv('FHIRGATE_EXCHANGE_TOKEN_LIFETIME_SECONDS'),
+      corsAllowedOrigins: originsFromEnv(),
+    },
     log: batchedLog,
   });
   await writeFile(stackFile, `${JSON.stringify(stack.info, null, 2)}\n`);

@@ -6,7 +6,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StackInfo } from './stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 const ROOT = join(__dirname, '../..');
 const FREE_PORTS = { FHIRGATE_PORT: '0', FHIRGATE_COGNITO_PORT: '0', FHIRGATE_TOKEN_PORT: '0', FHIRGATE_DYNAMODB_PORT: '0', FHIRGATE_FHIR_PORT: '0', FHIRGATE_PORTAL_PORT: '0' };

@@ -1,9 +1,14 @@
 /**
- * The whole fhirgate stack on one machine (DESIGN.md "Local stack"): Cognito (cognito-local plus a
+ * The whole fhirgate stack on one machine (docs/local-stack.md): Cognito (cognito-local plus a
  * Cognito-shaped client_credentials endpoint), DynamoDB (dynalite) with the links table, the
  * HealthLake-shaped FHIR store, and the API Gateway emulation running the same authorizer and
  * proxy handler code as the Lambdas, and the example patient portal (a browser app calling the API
  * directly, allowed by CORS). Everything binds to 127.0.0.1.
+ *
+ * Each function is built by its own `wire.ts`, the very wiring its Lambda entry calls, from the
+ * same typed settings object the CDK stack takes (`lib/settings.ts`); only the adapters differ,
+ * and the emulator allowances (plain-HTTP JWKS on loopback, a local signing key) are passed in
+ * here, never built into the functions.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -11,28 +16,26 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient } from '../../functions/authorizer/dynamo-client';
-import { createAuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
-import { AuthzSettings, DEFAULT_SETTINGS } from '../../functions/core/settings';
-import { createHttpBackend } from '../../functions/fhir-proxy/backend';
-import { createProxyHandler } from '../../functions/fhir-proxy/handler';
-import { createTokenServiceHandler, TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
+import { createDynamoClient } from '../../functions/adapters/dynamo-client';
+import { LoopbackAwareFetcher } from '../../functions/adapters/jwks-fetcher';
+import { createTokenVerifier } from '../../functions/adapters/verifier';
+import { buildAuthorizer } from '../../functions/authorizer/wire';
+import type { TrustedIssuer } from '../../functions/core/settings';
+import { buildProxy } from '../../functions/fhir-proxy/wire';
+import { BoundedJwksFetcher } from '../../functions/token-exchange/assertion-verifier';
+import { TOKEN_SERVICE_ROUTES } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
-import { createCognitoTokenEndpoint } from '../../functions/token-exchange/cognito-token-endpoint';
-import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
-import { DynamoReplayStore } from '../../functions/token-exchange/replay-store';
 import { AppLaunchPolicy, DEFAULT_APP_LAUNCH_POLICY } from '../../functions/core/app-launch';
 import { DynamoAppRegistry } from '../../functions/token-exchange/app-registry';
 import { createAppTables } from '../../functions/token-exchange/app-tables';
 import { DynamoLaunchStore } from '../../functions/token-exchange/launch-store';
 import { createCognitoBroker } from '../../functions/token-exchange/sign-in-broker';
 import { APP_TABLES, PORTAL_CLIENT_ID, registerDemoApps } from './apps';
-import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import { buildTokenService } from '../../functions/token-exchange/wire';
 import type { CorsConfig } from '../../functions/shared/cors';
 import { jsonLogger, Logger } from '../../functions/shared/log';
+import { FhirgateSettings, resolveSettings } from '../../lib/settings';
 import { buildPortal, writePortalConfig } from '../../examples/patient-portal/build';
 import { startLocalCognito } from '../cognito';
 import { demoResources } from '../fhir-store';
@@ -41,7 +44,7 @@ import { GatewayEmulator } from '../gateway/gateway';
 import { startHttpGateway } from '../gateway/http-server';
 import { StaticServer, startStaticServer } from '../portal/static-server';
 import { DELEGATION_SCOPE, DEMO_MACHINE_CLIENTS, DEMO_USERS } from './demo-world';
-import { StackInfo } from './stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 // dynalite ships no types; its factory returns a node http.Server.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -54,17 +57,15 @@ export interface StackOptions {
   /** Directory for emulator state and stack.json. */
   readonly dir: string;
   readonly ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
-  readonly settings?: AuthzSettings;
-  /** Seconds API Gateway caches an authorizer result per token. @default 300 */
-  readonly authorizerCacheTtlSeconds?: number;
-  /** Seconds the authorizer caches a link record. @default 60 */
-  readonly linkCacheTtlSeconds?: number;
-  /** Lifetime of exchanged (on-behalf-of) tokens, at most 300. @default 300 */
-  readonly exchangeLifetimeSeconds?: number;
+  /**
+   * The same typed settings object the CDK stack takes (`lib/settings.ts`), validated by the
+   * same `resolveSettings`: roles and scopes, cache lifetimes, the exchanged-token lifetime, CORS
+   * origins (besides the portal's own) and backend clients (besides the demo one). `backend` is
+   * ignored: the local stack always runs its own FHIR store.
+   */
+  readonly settings?: FhirgateSettings;
   /** SMART App Launch settings (lifetimes, grantable scopes per role). @default DEFAULT_APP_LAUNCH_POLICY */
   readonly appLaunch?: Partial<Omit<AppLaunchPolicy, 'issuer' | 'audience'>>;
-  /** Origins allowed by CORS besides the portal's own (exact, e.g. `http://127.0.0.1:8080`). */
-  readonly corsOrigins?: readonly string[];
   readonly log?: Logger;
   /** The token service's clock (tests move it to expire codes and tokens). @default Date.now */
   readonly now?: () => number;
@@ -81,7 +82,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** Start every component, seed the demo world, and return the stack description. */
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const ports = { ...DEFAULT_PORTS, ...options.ports };
-  const settings = options.settings ?? DEFAULT_SETTINGS;
+  const settings = resolveSettings(options.settings);
   const log = options.log ?? jsonLogger;
   await mkdir(options.dir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
@@ -107,7 +108,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const portal = await startPortal(portalDir, options.ports?.portal);
     closers.push(() => portal.close());
     // The portal's own origin is always allowed; 127.0.0.1, never `localhost`: a different origin.
-    const cors: CorsConfig = { allowedOrigins: [...new Set([portal.origin, ...(options.corsOrigins ?? [])])] };
+    const cors: CorsConfig = { allowedOrigins: [...new Set([portal.origin, ...settings.corsAllowedOrigins])] };
 
     const subs = new Map(cognito.users.map((u) => [u.username, u.sub]));
     await seedLinks(dynamo.client, DEMO_USERS.map((u) => ({ ...u, sub: subs.get(u.username)! })));
@@ -119,76 +120,79 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const backendClient = await registerDemoBackendClient(dynamo.client);
     await createAppTables(dynamo.client, APP_TABLES);
     const apps = await registerDemoApps(dynamo.client, portal.url);
-    const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds, backendClientIds: [backendClient.clientId] };
-    const cognitoIssuer = { kind: 'cognito-compatible' as const, issuer: cognito.issuer, jwksUri: cognito.jwksUri };
-    const links = new CachedLinkStore(new DynamoLinkStore(dynamo.client, LINKS_TABLE), (options.linkCacheTtlSeconds ?? 60) * 1000);
+    const clients = { userClientIds: [cognito.webClientId], machineClientIds: machineIds, backendClientIds: [backendClient.clientId, ...settings.backendClientIds] };
+    const cognitoIssuer: TrustedIssuer = { kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri };
+    const authz = { clients, linksTable: LINKS_TABLE, linkCacheTtlSeconds: settings.linkCacheTtlSeconds, settings: settings.authz };
+    // Emulator allowances, passed in: cognito-local and the token service serve JWKS over plain HTTP on loopback.
+    const jwksFetcher = new LoopbackAwareFetcher();
     const signer = createLocalSigner();
 
     // Everything that names the gateway's own URL (public FHIR base, exchange issuer) is built
     // once the gateway listens and its port is known.
     const gateway = await startHttpGateway(ports.gateway, ({ host, url }) => {
       const fhirBaseUrl = `${url}/fhir`;
-      const exchange = { issuer: `${url}/auth`, audience: fhirBaseUrl, delegationScope: DELEGATION_SCOPE, delegableScopes: ['patient/*.rs'], lifetimeSeconds: options.exchangeLifetimeSeconds ?? 300 };
-      const authorizer = createAuthorizerHandler({
-        verifier: createTokenVerifier({
-          issuers: [cognitoIssuer, { kind: 'fhirgate-exchange', issuer: exchange.issuer, jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`, audience: fhirBaseUrl }],
-          clientIds: [cognito.webClientId, ...machineIds],
-        }),
-        links,
-        clients,
-        settings,
-        log,
-      });
-      const tokenService = createTokenServiceHandler({
-        // Subject and actor tokens come from Cognito only: exchanged tokens cannot be exchanged again.
-        verifier: createTokenVerifier({ issuers: [cognitoIssuer], clientIds: [cognito.webClientId, ...machineIds] }),
-        links,
-        clients,
-        settings,
-        policy: exchange,
-        signer,
-        log,
-        ...(options.now ? { now: options.now } : {}),
-        clientCredentials: {
-          registry: new DynamoClientRegistry(dynamo.client, CLIENT_TABLES.clients),
-          replay: new DynamoReplayStore(dynamo.client, CLIENT_TABLES.replay),
-          tokenUrl: `${url}${TOKEN_SERVICE_ROUTES.token}`,
+      const tokenUrl = `${url}${TOKEN_SERVICE_ROUTES.token}`;
+      const exchangeIssuer = `${url}/auth`;
+      const authorizer = buildAuthorizer(
+        { ...authz, issuers: [cognitoIssuer, { kind: 'fhirgate-exchange', issuer: exchangeIssuer, jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`, audience: fhirBaseUrl }] },
+        { dynamo: dynamo.client, log, jwksFetcher },
+      );
+      const tokenService = buildTokenService(
+        {
+          // Subject and actor tokens come from Cognito only: exchanged tokens cannot be exchanged again.
+          authz: { ...authz, issuers: [cognitoIssuer] },
+          policy: { issuer: exchangeIssuer, audience: fhirBaseUrl, delegationScope: DELEGATION_SCOPE, delegableScopes: ['patient/*.rs'], lifetimeSeconds: settings.exchangedTokenLifetimeSeconds },
+          signingKeyId: 'local',
+          retiringKeyIds: [],
+          clientCredentials: { clientsTable: CLIENT_TABLES.clients, replayTable: CLIENT_TABLES.replay, tokenUrl },
+          // Secret-based client_credentials are forwarded to Cognito's token endpoint (here the emulator's).
+          cognitoTokenUrl: cognito.tokenUrl,
         },
-        cognito: createCognitoTokenEndpoint(cognito.tokenUrl),
-        appLaunch: {
-          apps: new DynamoAppRegistry(dynamo.client, APP_TABLES.apps),
-          store: new DynamoLaunchStore(dynamo.client, APP_TABLES.launch),
-          // Sign-in through the local Cognito's managed login, with the same broker code as in AWS.
-          broker: createCognitoBroker({
-            domain: cognito.domain,
-            clientId: cognito.broker.clientId,
-            clientSecret: cognito.broker.clientSecret,
-            callbackUrl: `${url}${TOKEN_SERVICE_ROUTES.callback}`,
-            verifier: createTokenVerifier({ issuers: [cognitoIssuer], clientIds: [cognito.broker.clientId] }),
-          }),
-          policy: { ...DEFAULT_APP_LAUNCH_POLICY, ...options.appLaunch, issuer: exchange.issuer, audience: fhirBaseUrl },
+        {
+          dynamo: dynamo.client,
+          signer: async () => signer,
+          log,
+          jwksFetcher,
+          clientJwksFetcher: new BoundedJwksFetcher(3000, 64 * 1024, true),
+          ...(options.now ? { now: options.now } : {}),
+          appLaunch: {
+            apps: new DynamoAppRegistry(dynamo.client, APP_TABLES.apps),
+            store: new DynamoLaunchStore(dynamo.client, APP_TABLES.launch),
+            // Sign-in through the local Cognito's managed login, with the same broker code as in AWS.
+            broker: createCognitoBroker({
+              domain: cognito.domain,
+              clientId: cognito.broker.clientId,
+              clientSecret: cognito.broker.clientSecret,
+              callbackUrl: `${url}${TOKEN_SERVICE_ROUTES.callback}`,
+              verifier: createTokenVerifier({ issuers: [cognitoIssuer], clientIds: [cognito.broker.clientId], fetcher: jwksFetcher }),
+            }),
+            policy: { ...DEFAULT_APP_LAUNCH_POLICY, ...options.appLaunch, issuer: exchangeIssuer, audience: fhirBaseUrl },
+          },
         },
-      });
-      const proxy = createProxyHandler({
-        publicBaseUrl: fhirBaseUrl,
-        backend: createHttpBackend({ baseUrl: store.baseUrl }),
-        settings,
-        signer: createHmacPageSigner(randomBytes(32)),
-        discovery: {
-          issuer: exchange.issuer,
-          tokenEndpoint: `${url}${TOKEN_SERVICE_ROUTES.token}`,
-          jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`,
-          backendServices: true,
-          clientSecrets: true,
-          cognito: { issuer: cognito.issuer, tokenEndpoint: cognito.tokenUrl },
-          scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
-          appLaunch: { authorizationEndpoint: `${url}${TOKEN_SERVICE_ROUTES.authorize}` },
+      );
+      const proxy = buildProxy(
+        {
+          backendUrl: store.baseUrl,
+          settings: settings.authz,
+          paging: { kind: 'hmac', key: randomBytes(32) },
+          publicBaseUrl: fhirBaseUrl,
+          discovery: {
+            issuer: exchangeIssuer,
+            tokenEndpoint: tokenUrl,
+            jwksUri: `${url}${TOKEN_SERVICE_ROUTES.jwks}`,
+            backendServices: true,
+            clientSecrets: true,
+            cognito: { issuer: cognito.issuer, tokenEndpoint: cognito.tokenUrl },
+            scopesSupported: ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'online_access', 'patient/*.rs', 'patient/*.cruds', 'user/*.rs', 'user/*.cruds', 'system/*.rs'],
+            appLaunch: { authorizationEndpoint: `${url}${TOKEN_SERVICE_ROUTES.authorize}` },
+          },
+          backendTimeoutMs: 10_000,
+          corsAllowedOrigins: cors.allowedOrigins,
         },
-        cors,
-        log,
-      });
+        { log },
+      );
       return new GatewayEmulator({
-        authorizer,
+        authorizer: authorizer.handler,
         proxy,
         publicIntegrations: [
           { method: 'ANY', path: TOKEN_SERVICE_ROUTES.token, handler: tokenService },
@@ -200,7 +204,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           { method: 'GET', path: TOKEN_SERVICE_ROUTES.callback, handler: tokenService },
           { method: 'POST', path: TOKEN_SERVICE_ROUTES.picker, handler: tokenService },
         ],
-        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
+        authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
         domainName: host,
         stage: 'local',
         cors,
@@ -232,8 +236,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       machineClients: cognito.machineClients.map((c) => ({ name: c.name, clientId: c.clientId, clientSecret: c.clientSecret, scopes: c.scopes })),
       users: DEMO_USERS.map((u) => ({ username: u.username, password: u.password, role: u.role, fhirUser: u.fhirUser, patients: [...u.patients], sub: subs.get(u.username)! })),
       patients: demoPatients(),
-      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? 300,
-      linkCacheTtlSeconds: options.linkCacheTtlSeconds ?? 60,
+      authorizerCacheTtlSeconds: settings.authorizerCacheTtlSeconds,
+      linkCacheTtlSeconds: settings.linkCacheTtlSeconds,
       processes: [
         { name: 'fhirgate', pid: process.pid },
         { name: 'cognito-local', pid: cognito.pid },

@@ -5,10 +5,10 @@
  */
 import { generateKeyPairSync, KeyObject, randomUUID, sign } from 'node:crypto';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { configFromEnv, ENV } from '../../functions/authorizer/config';
+import { configFromEnv, ENV } from '../../functions/adapters/authz-config';
 import { AuthorizerHandler, createAuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import type { LogRecord } from '../../functions/shared/log';
 import { createJwksHandler } from '../../functions/token-exchange/handler';
@@ -68,7 +68,7 @@ afterAll(async () => {
 beforeEach(() => {
   logs = [];
   authorize = createAuthorizerHandler({
-    verifier: createTokenVerifier({
+    verifier: createLoopbackVerifier({
       issuers: [
         { kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri },
         { kind: 'fhirgate-exchange', issuer: exchangeJwks.issuer, jwksUri: exchangeJwks.jwksUri, audience: FHIR },
@@ -149,7 +149,7 @@ describe('valid token, link no longer supports it → Deny (403)', () => {
 });
 
 describe('configuration', () => {
-  const base = { [ENV.linksTable]: 'links' };
+  const base = { [ENV.linksTable]: 'links', [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS) };
   test('FHIRGATE_TRUSTED_ISSUERS accepts a fhirgate-exchange issuer with its audience', () => {
     const issuers = [
       { kind: 'cognito', userPoolId: 'us-east-1_abc' },
@@ -159,11 +159,11 @@ describe('configuration', () => {
   });
   test('a fhirgate-exchange issuer without an audience is refused', () => {
     const issuers = [{ kind: 'fhirgate-exchange', issuer: 'https://x/auth', jwksUri: 'https://x/auth/jwks.json' }];
-    expect(() => configFromEnv({ ...base, [ENV.issuers]: JSON.stringify(issuers) })).toThrow(/not a trusted issuer/);
+    expect(() => configFromEnv({ ...base, [ENV.issuers]: JSON.stringify(issuers) })).toThrow(/FHIRGATE_TRUSTED_ISSUERS at \[0\]\.audience: is required/);
   });
   test('two trusted issuers with the same URL are refused (one set of rules would silently lose)', () => {
     expect(() =>
-      createTokenVerifier({
+      createLoopbackVerifier({
         issuers: [
           { kind: 'cognito-compatible', issuer: 'http://127.0.0.1:1/pool', jwksUri: 'http://127.0.0.1:1/jwks' },
           { kind: 'fhirgate-exchange', issuer: 'http://127.0.0.1:1/pool', jwksUri: 'http://127.0.0.1:1/jwks', audience: FHIR },

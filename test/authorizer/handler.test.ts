@@ -6,8 +6,8 @@
 import { createHmac, createSign } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { createAuthorizerHandler, AuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import type { LogRecord } from '../../functions/shared/log';
 import { generateRsaKey, signJwt, startTestIssuer, TestIssuer } from '../support/jwt-issuer';
@@ -32,7 +32,7 @@ const userToken = (sub: string, extra: Record<string, unknown> = {}) =>
 const machineToken = (scope: string, clientId = MACHINE_CLIENT) => issuer.token({ sub: clientId, client_id: clientId, scope });
 
 function build(linkTtlMs = 0, unknownKidWaitSeconds = 1): AuthorizerHandler {
-  const verifier = createTokenVerifier({
+  const verifier = createLoopbackVerifier({
     issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: issuer.jwksUri }],
     clientIds: [WEB_CLIENT, MACHINE_CLIENT],
     unknownKidWaitSeconds,

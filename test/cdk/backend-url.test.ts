@@ -5,7 +5,7 @@
  * backend (private_key_jwt) clients. Synthesized once, without bundling.
  */
 import type { CfnElement } from 'aws-cdk-lib';
-import { ENV } from '../../functions/authorizer/config';
+import { ENV } from '../../functions/adapters/authz-config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { apiMethods, gatewayResponses, nagViolations, resourcesOfType, Synthesized, synthesize } from './synth';
 

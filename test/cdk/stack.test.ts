@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
-import { ENV } from '../../functions/authorizer/config';
+import { ENV } from '../../functions/adapters/authz-config';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
 import { EXPORT_ENV } from '../../functions/fhir-proxy/export-config';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnLocalStack } from '../../local/stack/spawn';
-import type { StackInfo } from '../../local/stack/stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 export const ROOT = join(__dirname, '../..');
 

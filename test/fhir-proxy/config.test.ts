@@ -3,11 +3,13 @@
  * stack writes it comma-separated; a bad entry stops the function at cold start with a TypeError
  * naming the variable, so no request is ever answered with a half-understood allow-list.
  */
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { proxyConfigFromEnv, PROXY_ENV } from '../../functions/fhir-proxy/config';
 
 const BASE = {
   [PROXY_ENV.backendUrl]: 'https://fhir.example.org/r4',
   [PROXY_ENV.pagingKmsKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/0000',
+  [PROXY_ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
   [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', jwksUri: 'https://issuer/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: [] }),
 };
 const origins = (value?: string) => proxyConfigFromEnv(value === undefined ? BASE : { ...BASE, [PROXY_ENV.corsOrigins]: value }).corsAllowedOrigins;

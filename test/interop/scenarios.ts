@@ -17,7 +17,7 @@ import { MedplumClient, OperationOutcomeError } from '@medplum/core';
 import type { Client as FhirKitClientType } from 'fhir-kit-client';
 import { machineToken, signIn } from '../../local/stack/clients';
 import { LaunchBrowser, signInAt } from '../support/app-launch-client';
-import type { StackInfo } from '../../local/stack/stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 /**
  * fhirclient through `require` with the few signatures used here: its own type declarations pull

@@ -19,7 +19,8 @@ import {
   NotAuthorizedException,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
-import { createTokenVerifier, TokenVerifier } from '../../functions/authorizer/verifier';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
+import { TokenVerifier } from '../../functions/adapters/verifier';
 import { classifyClaims } from '../../functions/core/principal';
 import { TokenError } from '../../functions/core/errors';
 import { LocalCognito, LocalCognitoOptions, startLocalCognito, startTokenEndpoint } from '../../local/cognito';
@@ -101,7 +102,7 @@ describe('local Cognito: cognito-local users and client_credentials machines und
     apiServer = cognito.machineClients.find((c) => c.name === 'api-server')!;
     analytics = cognito.machineClients.find((c) => c.name === 'analytics')!;
     // The verifier configuration the local stack gives the authorizer: ONE trusted issuer for both token kinds.
-    verifier = createTokenVerifier({
+    verifier = createLoopbackVerifier({
       issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }],
       clientIds: [cognito.webClientId, ...cognito.machineClients.map((c) => c.clientId)],
     });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cognitoLocalSigner } from '../../local/cognito/signing-key';
 import { machineToken as machineTokenOf, signIn as signInTo } from '../../local/stack/clients';
 import { spawnLocalStack, SpawnedStack } from '../../local/stack/spawn';
-import type { StackInfo } from '../../local/stack/stack-info';
+import type { StackInfo } from '../../bin/cli/stack-info';
 
 jest.setTimeout(90_000);
 

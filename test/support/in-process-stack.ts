@@ -7,18 +7,16 @@
  * resource into a search result) to prove the post-filter, not just the narrowing.
  */
 import { randomBytes } from 'node:crypto';
-import { createAuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { createDynamoClient } from '../../functions/adapters/dynamo-client';
+import { LoopbackAwareFetcher } from '../../functions/adapters/jwks-fetcher';
+import { buildAuthorizer } from '../../functions/authorizer/wire';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
-import { BackendRequest, BackendResponse, createHttpBackend, FhirBackend } from '../../functions/fhir-proxy/backend';
-import { createProxyHandler } from '../../functions/fhir-proxy/handler';
-import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
+import type { BackendRequest, BackendResponse, FhirBackend } from '../../functions/fhir-proxy/backend';
+import { buildProxy } from '../../functions/fhir-proxy/wire';
 import type { CorsConfig } from '../../functions/shared/cors';
 import type { LogRecord } from '../../functions/shared/log';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 import { createFhirStoreServer, demoResources, FhirStoreServer } from '../../local/fhir-store';
-import { createDynamoClient } from '../../functions/authorizer/dynamo-client';
 import { startHttpGateway } from '../../local/gateway/http-server';
 import { LOCAL_CREDENTIALS, startDynalite, TestDynamo } from './dynalite';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
@@ -90,40 +88,41 @@ export async function startInProcessStack(options: InProcessStackOptions = {}): 
     : undefined;
   const via = (url: string, proxy: FaultProxy | undefined) => (proxy ? url.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${proxy.port}`) : url);
 
-  const authorizer = createAuthorizerHandler({
-    verifier: createTokenVerifier({
+  // The same wiring the Lambda entries call (functions/*/wire.ts), with local adapters.
+  const authorizer = buildAuthorizer(
+    {
       issuers: [{ kind: 'cognito-compatible', issuer: issuer.issuer, jwksUri: via(issuer.jwksUri, proxies?.jwks) }],
-      clientIds: [WEB_CLIENT, API_SERVER, ANALYTICS],
+      clients: { userClientIds: [WEB_CLIENT], machineClientIds: [API_SERVER, ANALYTICS] },
+      linksTable: dynamo.tableName,
+      linkCacheTtlSeconds: 0,
+      settings: DEFAULT_SETTINGS,
+    },
+    {
+      dynamo: proxies ? createDynamoClient({ endpoint: via(dynamo.endpoint, proxies.dynamo), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }) : dynamo.client,
+      log,
+      jwksFetcher: new LoopbackAwareFetcher(),
       unknownKidWaitSeconds: options.unknownKidWaitSeconds,
-    }),
-    links: new CachedLinkStore(
-      new DynamoLinkStore(
-        proxies ? createDynamoClient({ endpoint: via(dynamo.endpoint, proxies.dynamo), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }) : dynamo.client,
-        dynamo.tableName,
-      ),
-      0,
-    ),
-    clients: { userClientIds: [WEB_CLIENT], machineClientIds: [API_SERVER, ANALYTICS] },
-    settings: DEFAULT_SETTINGS,
-    log,
-  });
-  const http = createHttpBackend({ baseUrl: via(store.baseUrl, proxies?.fhir), timeoutMs: options.backendTimeoutMs ?? 5000 });
+    },
+  ).handler;
   const state = { tamper: undefined as Tamper | undefined };
-  const backend: FhirBackend = {
+  const tampering = (http: FhirBackend): FhirBackend => ({
     baseUrl: http.baseUrl,
     async send(req) {
       const res = await http.send(req);
       return state.tamper ? state.tamper(req, res) : res;
     },
-  };
-  const proxy = createProxyHandler({
-    backend,
-    settings: DEFAULT_SETTINGS,
-    signer: createHmacPageSigner(randomBytes(32)),
-    discovery: { issuer: 'https://gateway.test/auth', tokenEndpoint: 'https://gateway.test/auth/token', jwksUri: 'https://gateway.test/auth/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: ['patient/*.rs'] },
-    cors: options.cors,
-    log,
   });
+  const proxy = buildProxy(
+    {
+      backendUrl: via(store.baseUrl, proxies?.fhir),
+      backendTimeoutMs: options.backendTimeoutMs ?? 5000,
+      settings: DEFAULT_SETTINGS,
+      paging: { kind: 'hmac', key: randomBytes(32) },
+      discovery: { issuer: 'https://gateway.test/auth', tokenEndpoint: 'https://gateway.test/auth/token', jwksUri: 'https://gateway.test/auth/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: ['patient/*.rs'] },
+      corsAllowedOrigins: options.cors?.allowedOrigins ?? [],
+    },
+    { log, interceptBackend: tampering },
+  );
   const gateway = new GatewayEmulator({ authorizer, proxy, domainName: 'gateway.test', authorizerCacheTtlSeconds: 0, cors: options.cors });
   const httpGateway = proxies ? await startHttpGateway(0, () => gateway) : undefined;
 

@@ -2,7 +2,8 @@
  * A test token issuer: RSA keys generated per run, a JWKS served over real HTTP on 127.0.0.1,
  * and a signer for Cognito-shaped access tokens (and deliberately broken ones).
  */
-import { createServer, Server } from 'node:http';
+import { createServer, RequestListener, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { createSign, generateKeyPairSync, KeyObject, randomUUID } from 'node:crypto';
 
@@ -40,9 +41,12 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-/** Start a JWKS server on a free loopback port; the issuer URL is that server's base URL. */
-export async function startTestIssuer(path = '/local_pool'): Promise<TestIssuer> {
-  const server: Server = createServer((req, res) => {
+/**
+ * Start a JWKS server on a free loopback port; the issuer URL is that server's base URL. Plain
+ * HTTP unless `tls` is given (the Lambda entries fetch JWKS over HTTPS only).
+ */
+export async function startTestIssuer(path = '/local_pool', options: { tls?: { cert: string; key: string } } = {}): Promise<TestIssuer> {
+  const listener: RequestListener = (req, res) => {
     if (req.url === `${path}/.well-known/jwks.json`) {
       state.fetches += 1;
       const keys = state.keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: 'RS256', use: 'sig' }));
@@ -50,10 +54,11 @@ export async function startTestIssuer(path = '/local_pool'): Promise<TestIssuer>
     } else {
       res.writeHead(404).end();
     }
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}${path}`;
+  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${path}`;
   const state: TestIssuer = {
     issuer,
     jwksUri: `${issuer}/.well-known/jwks.json`,
@@ -65,7 +70,11 @@ export async function startTestIssuer(path = '/local_pool'): Promise<TestIssuer>
       const payload = { iss: issuer, iat: now, exp: now + 3600, token_use: 'access', jti: randomUUID(), ...claims };
       return signJwt({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...options.header }, payload, key.privateKey);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   return state;
 }

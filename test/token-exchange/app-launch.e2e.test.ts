@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoClient } from '../../functions/authorizer/dynamo-client';
+import { createDynamoClient } from '../../functions/adapters/dynamo-client';
 import type { LogRecord } from '../../functions/shared/log';
 import { PORTAL_CLIENT_ID } from '../../local/stack/apps';
 import { RunningStack, startStack } from '../../local/stack/stack';
@@ -29,8 +29,7 @@ beforeAll(async () => {
   stack = await startStack({
     dir,
     ports: { gateway: 0, cognito: 0, token: 0, dynamo: 0, fhir: 0, portal: 0 },
-    authorizerCacheTtlSeconds: 0,
-    linkCacheTtlSeconds: 0,
+    settings: { authorizerCacheTtlSeconds: 0, linkCacheTtlSeconds: 0 },
     log: (r) => logs.push(r),
     now: () => Date.now() + clockOffsetMs,
   });

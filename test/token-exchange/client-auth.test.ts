@@ -7,8 +7,8 @@
  * interop suite (test/interop) drives the real local stack's Cognito emulator instead.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
 import { presentedClient } from '../../functions/core/client-auth';
 import { OAuthError } from '../../functions/core/oauth-error';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
@@ -47,7 +47,7 @@ const cognitoEndpoint: CognitoTokenEndpoint = {
 
 function build(withCognito = true): ProxyHandler {
   return createTokenServiceHandler({
-    verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER, ANALYTICS] }),
+    verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER, ANALYTICS] }),
     links: new CachedLinkStore(new DynamoLinkStore(dynamo.client, dynamo.tableName), 0),
     clients: { userClientIds: [WEB], machineClientIds: [API_SERVER, ANALYTICS] },
     settings: DEFAULT_SETTINGS,

@@ -3,8 +3,9 @@
  * authorizer, and the Lambda entry wiring it: tables in dynalite, KMS replaced at the SDK
  * boundary by the in-process fake, a client assertion signed with a fresh ES384 key.
  */
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import * as kmsSdk from '@aws-sdk/client-kms';
-import { configFromEnv, ENV } from '../../functions/authorizer/config';
+import { configFromEnv, ENV } from '../../functions/adapters/authz-config';
 import { EXCHANGE_ENV, tokenServiceConfigFromEnv } from '../../functions/token-exchange/config';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
 import type { ProxyHandler } from '../../functions/token-exchange/handler';
@@ -21,6 +22,7 @@ const base = (over: Record<string, string | undefined> = {}) => ({
   [ENV.userClientIds]: 'web',
   [ENV.machineClientIds]: 'api-server',
   [ENV.linksTable]: 'links',
+  [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
   [EXCHANGE_ENV.issuer]: ISSUER,
   [EXCHANGE_ENV.audience]: FHIR,
   [EXCHANGE_ENV.signingKeyId]: 'alias/fhirgate',
@@ -93,6 +95,7 @@ describe('the Lambda entry', () => {
       [ENV.backendClientIds]: 'sync-job',
       [ENV.linksTable]: dynamo.tableName,
       [ENV.dynamoEndpoint]: dynamo.endpoint,
+      [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
       [EXCHANGE_ENV.issuer]: LOCAL_ISSUER,
       [EXCHANGE_ENV.audience]: FHIR,
       [EXCHANGE_ENV.signingKeyId]: kms.alias,

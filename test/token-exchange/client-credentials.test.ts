@@ -8,14 +8,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
 import { AuthorizerHandler, createAuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { BackendClient } from '../../functions/core/client-assertion';
 import { DependencyError } from '../../functions/core/errors';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { ExchangePolicy } from '../../functions/core/token-exchange';
 import type { LogRecord } from '../../functions/shared/log';
-import { AssertionVerifier, createAssertionVerifier } from '../../functions/token-exchange/assertion-verifier';
+import { AssertionVerifier, BoundedJwksFetcher, createAssertionVerifier } from '../../functions/token-exchange/assertion-verifier';
 import { ClientCredentialsDeps } from '../../functions/token-exchange/client-credentials';
 import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
@@ -36,6 +36,8 @@ const RS = 'sync-job'; // RS384, JWKS stored in the registry
 const ES = 'analytics-vendor'; // ES384, JWKS served at a URL and rotated
 const REVOKED = 'old-vendor';
 const UNLISTED = 'registered-not-enabled';
+/** The client JWKS server here is plain HTTP on loopback: an allowance only the local wiring passes. */
+const LOOPBACK_JWKS = new BoundedJwksFetcher(3000, 64 * 1024, true);
 const CLIENTS = { userClientIds: ['web'], machineClientIds: ['api-server'], backendClientIds: [RS, ES, REVOKED] };
 
 let cognito: TestIssuer;
@@ -59,7 +61,7 @@ function policy(): ExchangePolicy {
 
 function build(options: { assertions?: AssertionVerifier; clientCredentials?: Partial<ClientCredentialsDeps> } = {}): ProxyHandler {
   return createTokenServiceHandler({
-    verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: ['web', 'api-server'] }),
+    verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: ['web', 'api-server'] }),
     links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
     clients: CLIENTS,
     settings: DEFAULT_SETTINGS,
@@ -71,7 +73,7 @@ function build(options: { assertions?: AssertionVerifier; clientCredentials?: Pa
       registry: new DynamoClientRegistry(dynamo.client, TABLES.clients),
       replay: new DynamoReplayStore(dynamo.client, TABLES.replay),
       tokenUrl: tokenUrl(),
-      assertions: options.assertions ?? createAssertionVerifier({ unknownKidWaitSeconds: 0, now: () => nowMs }),
+      assertions: options.assertions ?? createAssertionVerifier({ unknownKidWaitSeconds: 0, now: () => nowMs, fetcher: LOOPBACK_JWKS }),
       ...options.clientCredentials,
     },
   });
@@ -112,7 +114,7 @@ beforeEach(() => {
   tokenService = build();
   service.handler = tokenService;
   authorize = createAuthorizerHandler({
-    verifier: createTokenVerifier({
+    verifier: createLoopbackVerifier({
       issuers: [
         { kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri },
         { kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR },
@@ -183,7 +185,7 @@ describe('a valid assertion gets a system/ token that the authorizer allows', ()
 
   test('the token lifetime follows the policy (≤ 300 s)', async () => {
     const shorter = createTokenServiceHandler({
-      verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: ['web'] }),
+      verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: ['web'] }),
       links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
       clients: CLIENTS,
       settings: DEFAULT_SETTINGS,
@@ -395,7 +397,7 @@ describe('a JWKS-URL client rotates its key', () => {
   });
 
   test('unknown kids are rate-limited: a spray costs one JWKS fetch per wait period', async () => {
-    const h = build({ assertions: createAssertionVerifier({ unknownKidWaitSeconds: 10 }) });
+    const h = build({ assertions: createAssertionVerifier({ unknownKidWaitSeconds: 10, fetcher: LOOPBACK_JWKS }) });
     expect((await h(proxyEvent({ body: clientCredentialsForm(assertion(ES, esKey)) }))).statusCode).toBe(200);
     const before = clientJwks.fetches;
     for (const kid of ['spray-1', 'spray-2', 'spray-3']) {
@@ -412,6 +414,15 @@ describe('a JWKS-URL client rotates its key', () => {
     expect((await post(clientCredentialsForm(assertion(ES, esKey)))).statusCode).toBe(200); // still cached
     nowMs += 301_000;
     expectOAuthError(await post(clientCredentialsForm(assertion(ES, esKey))), 'invalid_client', 401);
+  });
+
+  test('the default verifier (as the Lambda builds it) never fetches a client JWKS over plain HTTP, not even on loopback', async () => {
+    const before = clientJwks.fetches;
+    const h = build({ assertions: createAssertionVerifier() });
+    const r = await h(proxyEvent({ body: clientCredentialsForm(assertion(ES, esKey)) }));
+    expect(r.statusCode).toBe(401);
+    expect(bodyOf(r)).toMatchObject({ error: 'invalid_client', error_description: expect.stringMatching(/JWKS could not be fetched/) });
+    expect(clientJwks.fetches).toBe(before);
   });
 
   test('a JWKS that cannot be fetched → invalid_client', async () => {
@@ -441,7 +452,7 @@ describe('the authorizer keeps the two shapes of fhirgate tokens apart', () => {
 
   test('system/ scopes are capped by the system ceiling', async () => {
     const capped = createAuthorizerHandler({
-      verifier: createTokenVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR }], clientIds: [] }),
+      verifier: createLoopbackVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR }], clientIds: [] }),
       links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
       clients: CLIENTS,
       settings: { ...DEFAULT_SETTINGS, systemCeilingScopes: ['system/Observation.rs'] },

@@ -1,7 +1,8 @@
 /**
  * The token service's environment: the authorizer's shared variables plus its own.
  */
-import { ENV } from '../../functions/authorizer/config';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
+import { ENV } from '../../functions/adapters/authz-config';
 import { EXCHANGE_ENV, subjectIssuers, tokenServiceConfigFromEnv } from '../../functions/token-exchange/config';
 
 const EXCHANGE_ISSUER = 'https://api.example.test/prod/auth';
@@ -15,6 +16,7 @@ const env = (over: Record<string, string | undefined> = {}) => ({
   [ENV.userClientIds]: 'web',
   [ENV.machineClientIds]: 'api-server',
   [ENV.linksTable]: 'links',
+  [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
   [EXCHANGE_ENV.issuer]: EXCHANGE_ISSUER,
   [EXCHANGE_ENV.audience]: FHIR,
   [EXCHANGE_ENV.signingKeyId]: 'alias/fhirgate-token-exchange',

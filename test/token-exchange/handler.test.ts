@@ -6,8 +6,8 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyResult } from 'aws-lambda';
 import { createAuthorizerHandler, AuthorizerHandler } from '../../functions/authorizer/handler';
-import { CachedLinkStore, DynamoLinkStore, LinkStore } from '../../functions/authorizer/link-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { CachedLinkStore, DynamoLinkStore, LinkStore } from '../../functions/adapters/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DependencyError } from '../../functions/core/errors';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { ExchangePolicy, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../../functions/core/token-exchange';
@@ -45,7 +45,7 @@ function policy(): ExchangePolicy {
 function buildExchange(links: LinkStore = new CachedLinkStore(new DynamoLinkStore(dynamo.client, dynamo.tableName), 0)): ProxyHandler {
   return createTokenServiceHandler({
     // The exchange trusts Cognito only: exchanged tokens are never subject or actor tokens.
-    verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER, ANALYTICS] }),
+    verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER, ANALYTICS] }),
     links,
     clients: CLIENTS,
     settings: DEFAULT_SETTINGS,
@@ -57,7 +57,7 @@ function buildExchange(links: LinkStore = new CachedLinkStore(new DynamoLinkStor
 
 function buildAuthorizer(): AuthorizerHandler {
   return createAuthorizerHandler({
-    verifier: createTokenVerifier({
+    verifier: createLoopbackVerifier({
       issuers: [
         { kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri },
         { kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR },
@@ -216,7 +216,7 @@ describe('a full exchange, then the authorizer', () => {
   test('an issued token whose actor left the machine allow-list → 401', async () => {
     const token = await exchanged(userToken('u-alice'));
     const narrower = createAuthorizerHandler({
-      verifier: createTokenVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR }], clientIds: [WEB, API_SERVER] }),
+      verifier: createLoopbackVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: service.issuer, jwksUri: service.jwksUri, audience: FHIR }], clientIds: [WEB, API_SERVER] }),
       links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
       clients: { userClientIds: [WEB], machineClientIds: [ANALYTICS] },
       settings: DEFAULT_SETTINGS,
@@ -266,7 +266,7 @@ describe('refusals (RFC 6749 §5.2 / RFC 8693 §2.2.2)', () => {
   test('a signer failure answers 503', async () => {
     const broken: JwtSigner = { ...signer, sign: async () => { throw new DependencyError('ERR_DEPENDENCY_FAILED', 'KMS Sign failed (test)'); } };
     const h = createTokenServiceHandler({
-      verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER] }),
+      verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB, API_SERVER] }),
       links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
       clients: CLIENTS,
       settings: DEFAULT_SETTINGS,
@@ -354,7 +354,7 @@ describe('GET /auth/jwks.json', () => {
   test('a retiring key stays published next to the active one', async () => {
     const retiring = createLocalSigner();
     const h = createTokenServiceHandler({
-      verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB] }),
+      verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: cognito.issuer, jwksUri: cognito.jwksUri }], clientIds: [WEB] }),
       links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
       clients: CLIENTS,
       settings: DEFAULT_SETTINGS,

@@ -1,27 +1,36 @@
 /**
  * The Lambda entry wires the environment to the handler: Cognito-shaped tokens from a JWKS over
- * HTTP, dynalite, and a KMS client replaced at the SDK boundary by the in-process fake.
+ * HTTPS (a throwaway certificate this file trusts: the entry fetches over HTTPS only), dynalite,
+ * and a KMS client replaced at the SDK boundary by the in-process fake.
  */
+import { globalAgent } from 'node:https';
 import * as kmsSdk from '@aws-sdk/client-kms';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ENV } from '../../functions/authorizer/config';
+import { ENV } from '../../functions/adapters/authz-config';
 import { GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from '../../functions/core/token-exchange';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import type { ProxyHandler } from '../../functions/token-exchange/handler';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { startTestIssuer, TestIssuer } from '../support/jwt-issuer';
+import { selfSignedCertificate } from '../support/tls';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { createFakeKms, FakeKms } from './fake-kms';
 import { bodyOf, decodeJwt, form, proxyEvent } from './support';
 
 let cognito: TestIssuer;
 let dynamo: TestDynamo;
+const certificate = selfSignedCertificate();
+const savedCa = globalAgent.options.ca;
 
 beforeAll(async () => {
-  cognito = await startTestIssuer();
+  cognito = await startTestIssuer('/local_pool', { tls: certificate });
+  // aws-jwt-verify's HTTPS fetcher uses the global agent: trust the test certificate (only) here.
+  globalAgent.options.ca = certificate.cert;
   dynamo = await startDynalite();
   await dynamo.putLink({ sub: 'u-alice', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] });
 });
 afterAll(async () => {
+  globalAgent.options.ca = savedCa;
   await cognito.close();
   await dynamo.close();
 });
@@ -49,6 +58,7 @@ function loadHandler(kms: FakeKms): ProxyHandler {
     [ENV.machineClientIds]: 'api-server',
     [ENV.linksTable]: dynamo.tableName,
     [ENV.dynamoEndpoint]: dynamo.endpoint,
+    [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
     [EXCHANGE_ENV.issuer]: 'http://127.0.0.1:1/auth',
     [EXCHANGE_ENV.audience]: 'https://api.example.test/fhir',
     [EXCHANGE_ENV.signingKeyId]: kms.alias,

@@ -7,8 +7,8 @@ import { createHash, verify } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { LoopbackAwareFetcher } from '../../functions/authorizer/jwks-fetcher';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
+import { LoopbackAwareFetcher } from '../../functions/adapters/jwks-fetcher';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DependencyError } from '../../functions/core/errors';
 import { createJwksHandler } from '../../functions/token-exchange/handler';
 import { signAccessToken } from '../../functions/token-exchange/jwt';
@@ -46,7 +46,7 @@ test('a token signed through KMS verifies with aws-jwt-verify against the publis
   );
   await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u-alice', patient: 'pat-alice' });
   // And through the authorizer's verifier, as the fhirgate-exchange issuer.
-  const authorizerVerifier = createTokenVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: server.issuer, jwksUri: server.jwksUri, audience: FHIR }], clientIds: [] });
+  const authorizerVerifier = createLoopbackVerifier({ issuers: [{ kind: 'fhirgate-exchange', issuer: server.issuer, jwksUri: server.jwksUri, audience: FHIR }], clientIds: [] });
   await expect(authorizerVerifier.verifyToken(token)).resolves.toMatchObject({ issuer: { kind: 'fhirgate-exchange' }, claims: { act: { sub: 'api-server' } } });
   // A flipped signature bit does not verify.
   const [h, p, s] = token.split('.');

@@ -8,8 +8,8 @@ import { createTokenServiceHandler } from '../../functions/token-exchange/handle
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
 import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';
 import { DynamoReplayStore } from '../../functions/token-exchange/replay-store';
-import { createTokenVerifier } from '../../functions/authorizer/verifier';
-import { DynamoLinkStore } from '../../functions/authorizer/link-store';
+import { createLoopbackVerifier } from '../support/loopback-verifier';
+import { DynamoLinkStore } from '../../functions/adapters/link-store';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { decodeJwt, startTokenServiceServer, TokenServiceServer } from './support';
@@ -64,7 +64,7 @@ test('the README example gets a system/ token', async () => {
   });
   const tokenUrl = `${service.issuer}/token`;
   service.handler = createTokenServiceHandler({
-    verifier: createTokenVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: 'http://127.0.0.1:1/pool', jwksUri: 'http://127.0.0.1:1/jwks' }], clientIds: [] }),
+    verifier: createLoopbackVerifier({ issuers: [{ kind: 'cognito-compatible', issuer: 'http://127.0.0.1:1/pool', jwksUri: 'http://127.0.0.1:1/jwks' }], clientIds: [] }),
     links: new DynamoLinkStore(dynamo.client, dynamo.tableName),
     clients: { userClientIds: [], machineClientIds: [], backendClientIds: ['sync-job'] },
     settings: DEFAULT_SETTINGS,

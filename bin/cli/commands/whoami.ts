@@ -8,8 +8,9 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { Command } from 'commander';
 import { createAuthorizerHandler } from '../../../functions/authorizer/handler';
-import { DynamoLinkStore } from '../../../functions/authorizer/link-store';
-import { createTokenVerifier, TokenVerifier } from '../../../functions/authorizer/verifier';
+import { DynamoLinkStore } from '../../../functions/adapters/link-store';
+import { LoopbackAwareFetcher } from '../../../functions/adapters/jwks-fetcher';
+import { createTokenVerifier, TokenVerifier } from '../../../functions/adapters/verifier';
 import type { PrincipalKind } from '../../../functions/core/principal';
 import { revocationWindow, RevocationWindow } from '../../../functions/core/revocation';
 import type { LogRecord } from '../../../functions/shared/log';
@@ -51,7 +52,9 @@ async function whoami(ctx: Context, token: string): Promise<number> {
   const logs: LogRecord[] = [];
   let verifier: TokenVerifier;
   try {
-    verifier = createTokenVerifier({ issuers, clientIds: [...clients.userClientIds, ...clients.machineClientIds] });
+    // The local stack's emulators serve JWKS over plain HTTP on loopback; a deployed stack's never.
+    const fetcher = target.kind === 'local' ? new LoopbackAwareFetcher() : undefined;
+    verifier = createTokenVerifier({ issuers, clientIds: [...clients.userClientIds, ...clients.machineClientIds], fetcher });
   } catch (err) {
     throw new CliError(`the authorizer configuration of ${target.description} is unusable: ${err instanceof Error ? err.message : String(err)}`);
   }

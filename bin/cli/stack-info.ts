@@ -1,6 +1,7 @@
 /**
  * `.local/stack.json`: what a running local stack offers, for tools, tests and people.
- * Keys may be added, never renamed (README "Local stack").
+ * Keys may be added, never renamed (docs/local-stack.md). Written by the local stack, read by the
+ * CLI (`--local`), tests and tools; it lives here so that the CLI needs nothing from `local/`.
  */
 export interface StackInfo {
   readonly fhirBaseUrl: string;

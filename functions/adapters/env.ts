@@ -2,7 +2,7 @@
  * Reading a Lambda's environment at cold start. Every reader throws a TypeError naming the
  * variable, so a misconfigured function refuses to start instead of running half-configured.
  */
-import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../core/settings';
+import { AuthzSettings, parseSettings } from '../core/settings';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -26,13 +26,26 @@ export function integerEnv(env: Env, name: string, range: { min: number; max: nu
   return value;
 }
 
-/** The authorization settings as JSON (validated by core's parseSettings); the defaults when unset. */
+/**
+ * The authorization settings as JSON (validated by core's parseSettings). Required: a security
+ * product must not run with a policy nobody chose, so a missing value fails the cold start
+ * instead of falling back to the defaults. (The CDK stack always sets it, defaults included.)
+ */
 export function settingsEnv(env: Env, name: string): AuthzSettings {
-  const json = env[name];
-  if (!json) return DEFAULT_SETTINGS;
+  const value = jsonEnv(env, name);
   try {
-    return parseSettings(JSON.parse(json));
+    return parseSettings(value);
   } catch (err) {
     throw new TypeError(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** A required variable holding JSON, parsed; TypeError naming the variable when it is missing or not JSON. */
+export function jsonEnv(env: Env, name: string): unknown {
+  const json = requiredEnv(env, name);
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new TypeError(`${name} is not JSON`);
   }
 }

@@ -3,9 +3,8 @@
  * value stops the function from starting (every request then fails with 500, never allows).
  */
 import { ClientAllowList } from '../core/principal';
-import type { AuthzSettings } from '../core/settings';
-import type { TrustedIssuer } from './verifier';
-import { Env, integerEnv, listEnv, requiredEnv, settingsEnv } from '../shared/env';
+import { AuthzSettings, parseTrustedIssuers, TrustedIssuer } from '../core/settings';
+import { Env, integerEnv, jsonEnv, listEnv, requiredEnv, settingsEnv } from './env';
 
 export interface AuthorizerConfig {
   readonly issuers: readonly TrustedIssuer[];
@@ -32,7 +31,7 @@ export const ENV = {
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
 export function configFromEnv(env: Env): AuthorizerConfig {
-  const issuers = parseIssuers(requiredEnv(env, ENV.issuers));
+  const issuers = parseTrustedIssuers(jsonEnv(env, ENV.issuers), ENV.issuers);
   const backendClientIds = listEnv(env, ENV.backendClientIds);
   return {
     issuers,
@@ -46,20 +45,4 @@ export function configFromEnv(env: Env): AuthorizerConfig {
     settings: settingsEnv(env, ENV.settings),
     dynamoEndpoint: env[ENV.dynamoEndpoint] || undefined,
   };
-}
-
-function parseIssuers(json: string): TrustedIssuer[] {
-  const value: unknown = JSON.parse(json);
-  if (!Array.isArray(value) || value.length === 0) throw new TypeError(`${ENV.issuers} must be a non-empty JSON array`);
-  return value.map((item: unknown, i): TrustedIssuer => {
-    const v = (item ?? {}) as Record<string, unknown>;
-    if (v.kind === 'cognito' && typeof v.userPoolId === 'string') return { kind: 'cognito', userPoolId: v.userPoolId };
-    if (v.kind === 'cognito-compatible' && typeof v.issuer === 'string' && typeof v.jwksUri === 'string') {
-      return { kind: 'cognito-compatible', issuer: v.issuer, jwksUri: v.jwksUri };
-    }
-    if (v.kind === 'fhirgate-exchange' && typeof v.issuer === 'string' && typeof v.jwksUri === 'string' && typeof v.audience === 'string' && v.audience !== '') {
-      return { kind: 'fhirgate-exchange', issuer: v.issuer, jwksUri: v.jwksUri, audience: v.audience };
-    }
-    throw new TypeError(`${ENV.issuers}[${i}] is not a trusted issuer`);
-  });
 }

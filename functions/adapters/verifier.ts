@@ -23,25 +23,14 @@ import { assertIsSignatureJwk, Jwk, JwksCache, SimpleJwksCache, SimplePenaltyBox
 import { validateJwtFields } from 'aws-jwt-verify/jwt';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { KeyObjectCache } from 'aws-jwt-verify/jwt-verifier';
+import type { Fetcher } from 'aws-jwt-verify/https';
 import { TokenError } from '../core/errors';
+import { JwksFetcher } from './jwks-fetcher';
+import type { TrustedIssuer } from '../core/settings';
 import { decodeJws, DecodedJws, verifyJwsSignature } from './jws';
-import { LoopbackAwareFetcher } from './jwks-fetcher';
 
-/** An issuer whose tokens the authorizer accepts. */
-export type TrustedIssuer =
-  /** A real Cognito user pool: issuer and JWKS URL derive from the pool id. */
-  | { readonly kind: 'cognito'; readonly userPoolId: string }
-  /**
-   * An issuer that mints Cognito-shaped tokens at a non-Cognito URL (cognito-local, the local
-   * stack's client_credentials endpoint): the same Cognito claim checks, generic verifier.
-   */
-  | { readonly kind: 'cognito-compatible'; readonly issuer: string; readonly jwksUri: string }
-  /**
-   * fhirgate's own token service: ES256 JWT access tokens (RFC 9068, `typ: at+jwt`) whose `aud`
-   * is the FHIR base URL — RFC 8693 delegated tokens (with `act`) and SMART Backend Services
-   * `system/` tokens (without). Only the authorizer trusts it; the exchange never does.
-   */
-  | { readonly kind: 'fhirgate-exchange'; readonly issuer: string; readonly jwksUri: string; readonly audience: string };
+/** The trusted-issuer shapes are validated by core's settings schema; re-exported for the adapters' callers. */
+export type { TrustedIssuer } from '../core/settings';
 
 /** A verified token and the trusted issuer that vouched for it. */
 export interface VerifiedToken {
@@ -58,6 +47,12 @@ export interface VerifierOptions {
    * wait (rate limit against kid-spraying). aws-jwt-verify's default is 10 s.
    */
   readonly unknownKidWaitSeconds?: number;
+  /**
+   * How JWKS are fetched. An emulator allowance (plain HTTP on loopback) is passed in by the
+   * local wiring only; nothing here builds one in.
+   * @default JwksFetcher: aws-jwt-verify's HTTPS-only fetcher with fhirgate's User-Agent
+   */
+  readonly fetcher?: Fetcher;
 }
 
 /** Verifies a raw JWT and returns its payload; throws TokenError on any failure. */
@@ -88,7 +83,7 @@ interface IssuerVerifier {
 /** Build the composite verifier for the configured issuers. */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const jwksCache: JwksCache = new SimpleJwksCache({
-    fetcher: new LoopbackAwareFetcher(),
+    fetcher: options.fetcher ?? new JwksFetcher(),
     penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }),
   });
   // aws-jwt-verify's cache of JWK → KeyObject (per issuer, kid and alg): a key is imported once.

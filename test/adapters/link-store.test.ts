@@ -3,7 +3,7 @@
  * The inner store is a fake at the adapter boundary; the clock is injected.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { CachedLinkStore, LazyLinkStore, LinkStore, linkItemValues } from '../../functions/authorizer/link-store';
+import { CachedLinkStore, LazyLinkStore, LinkStore, linkItemValues } from '../../functions/adapters/link-store';
 import { DependencyError } from '../../functions/core/errors';
 import { LinkRecord, parseLinkRecord } from '../../functions/core/principal';
 

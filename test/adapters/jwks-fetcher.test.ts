@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JWKS_USER_AGENT, LoopbackAwareFetcher } from '../../functions/authorizer/jwks-fetcher';
+import { JWKS_USER_AGENT, LoopbackAwareFetcher } from '../../functions/adapters/jwks-fetcher';
 
 const JWKS = JSON.stringify({ keys: [] });
 const seen: (string | undefined)[] = [];

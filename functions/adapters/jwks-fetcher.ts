@@ -8,6 +8,9 @@
  * the API stage, behind AWS WAF, whose Core rule set blocks requests without one
  * (`NoUserAgent_HEADER`); Node's https client sends none by default, so without this header every
  * exchanged token would fail verification (401) once WAF is on.
+ *
+ * An emulator allowance: only the local wiring (local/stack, test support) passes it to
+ * `createTokenVerifier`; the Lambda entries never do, so a deployed function fetches HTTPS only.
  */
 import { FetchError, NonRetryableFetchError } from 'aws-jwt-verify/error';
 import { Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
@@ -30,17 +33,24 @@ export function isLoopbackHttp(uri: string): boolean {
   }
 }
 
-/** aws-jwt-verify's HTTPS fetcher, plus loopback HTTP with the same time limit. */
-export class LoopbackAwareFetcher implements Fetcher {
+/** aws-jwt-verify's HTTPS-only fetcher, with fhirgate's User-Agent: what the Lambdas use. */
+export class JwksFetcher implements Fetcher {
   private readonly https = new SimpleFetcher();
+
+  async fetch(uri: string, requestOptions?: Record<string, unknown>, data?: ArrayBuffer): Promise<ArrayBuffer> {
+    const headers = { 'user-agent': JWKS_USER_AGENT, ...(requestOptions?.headers as Record<string, string> | undefined) };
+    return this.https.fetch(uri, { ...requestOptions, headers }, data);
+  }
+}
+
+/** The HTTPS fetcher, plus loopback HTTP with the same time limit: the emulator allowance. */
+export class LoopbackAwareFetcher implements Fetcher {
+  private readonly https = new JwksFetcher();
 
   constructor(private readonly timeoutMs = 3000) {}
 
   async fetch(uri: string, requestOptions?: Record<string, unknown>, data?: ArrayBuffer): Promise<ArrayBuffer> {
-    if (!uri.startsWith('http:')) {
-      const headers = { 'user-agent': JWKS_USER_AGENT, ...(requestOptions?.headers as Record<string, string> | undefined) };
-      return this.https.fetch(uri, { ...requestOptions, headers }, data);
-    }
+    if (!uri.startsWith('http:')) return this.https.fetch(uri, requestOptions, data);
     if (!isLoopbackHttp(uri)) throw new NonRetryableFetchError(uri, 'plain HTTP is only allowed to loopback hosts');
     let response: Response;
     try {

@@ -5,7 +5,7 @@
  */
 import { createSign, generateKeyPairSync, KeyObject, sign as cryptoSign } from 'node:crypto';
 import { JwtInvalidSignatureAlgorithmError, JwtParseError } from 'aws-jwt-verify/error';
-import { decodeJws, verifyJwsSignature } from '../../functions/authorizer/jws';
+import { decodeJws, verifyJwsSignature } from '../../functions/adapters/jws';
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

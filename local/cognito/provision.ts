@@ -13,6 +13,7 @@ import {
   CreateUserPoolCommand,
   PasswordPolicyType,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { passwordPolicyViolation } from '../../bin/cli/password-policy';
 
 /** The Cognito groups that carry fhirgate roles (`cognito:groups`). */
 export const COGNITO_GROUPS = ['patient', 'guardian', 'practitioner'] as const;
@@ -131,7 +132,7 @@ export function validateSpecs(users: readonly UserSpec[], machineClients: readon
     if (names.has(key)) throw new TypeError(`duplicate username ${user.username}`);
     names.add(key);
     if (!(COGNITO_GROUPS as readonly string[]).includes(user.group)) throw new TypeError(`unknown group ${JSON.stringify(user.group)}`);
-    const weakness = passwordPolicyViolation(user.password);
+    const weakness = passwordPolicyViolation(user.password, PASSWORD_POLICY);
     // cognito-local stores any password; real Cognito would refuse this one, so refuse it here.
     if (weakness) throw new TypeError(`password for ${user.username} violates the pool password policy: ${weakness}`);
   }
@@ -149,21 +150,6 @@ export function validateSpecs(users: readonly UserSpec[], machineClients: readon
 }
 
 /** Cognito's special characters for RequireSymbols (Cognito developer guide, password policy). */
-const SYMBOLS = new Set('^$*.[]{}()?"!@#%&/\\,><\':;|_~`=+- ');
-
-/** Why the password fails PASSWORD_POLICY, or undefined when it passes. */
-export function passwordPolicyViolation(password: string): string | undefined {
-  const p = PASSWORD_POLICY;
-  if (password.length < p.MinimumLength) return `shorter than ${p.MinimumLength} characters`;
-  if (password.length > 256) return 'longer than 256 characters';
-  if (p.RequireUppercase && !/[A-Z]/.test(password)) return 'needs an uppercase letter';
-  if (p.RequireLowercase && !/[a-z]/.test(password)) return 'needs a lowercase letter';
-  if (p.RequireNumbers && !/[0-9]/.test(password)) return 'needs a number';
-  if (p.RequireSymbols && ![...password].some((c) => SYMBOLS.has(c))) return 'needs a symbol';
-  if (password !== password.trim()) return 'cannot start or end with a space';
-  return undefined;
-}
-
 function required<T>(value: T | undefined, message: string): T {
   if (value === undefined) throw new Error(message);
   return value;

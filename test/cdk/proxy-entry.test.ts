@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { pathBelowFhirBase } from '../../functions/fhir-proxy/event';
 
@@ -20,6 +21,7 @@ beforeAll(() => {
     [PROXY_ENV.pagingKey]: randomBytes(32).toString('base64'),
     [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://api.example/prod/auth', tokenEndpoint: 'https://api.example/prod/auth/token', jwksUri: 'https://api.example/prod/auth/jwks.json', backendServices: true, clientSecrets: true, scopesSupported: ['patient/*.rs'] }),
     [PROXY_ENV.corsOrigins]: PORTAL,
+    [PROXY_ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
   };
   Object.assign(process.env, env);
   jest.isolateModules(() => {

@@ -50,7 +50,6 @@ const BAD: [string, string[], number, RegExp][] = [
   ['patient user without a patient', ['--local', 'users', 'create', '--email', 'a@example.com', '--role', 'patient'], 2, /^fhirgate: a patient user needs --patient <id>, --fhir-user Patient\/<id> or --create-patient$/],
   ['patient holding another patient', ['--local', 'users', 'create', '--email', 'a@example.com', '--role', 'patient', '--patient', 'p1', '--patient', 'p2'], 2, /^fhirgate: link record is invalid: a patient cannot hold other patients \(use the guardian role\)$/],
   ['--create-patient with --patient', ['--local', 'users', 'create', '--email', 'a@example.com', '--role', 'guardian', '--patient', 'p1', '--create-patient'], 2, /^fhirgate: --create-patient creates the patient: do not also pass --patient$/],
-  ['weak password', ['--local', 'users', 'create', '--email', 'a@example.com', '--role', 'guardian', '--patient', 'p1', '--password', 'short'], 2, /^fhirgate: --password violates the user pool password policy: shorter than 8 characters$/],
   ['unknown command', ['--local', 'userz'], 2, /^fhirgate: unknown command 'userz'/],
   ['unknown option', ['--local', 'links', 'list', '--frobnicate'], 2, /^fhirgate: unknown option '--frobnicate'$/],
   ['token: user and client', ['--local', 'token', '--user', 'alice', '--client', 'analytics'], 2, /^fhirgate: option '--client <name>' cannot be used with option '--user <username>'$/],

@@ -83,6 +83,12 @@ test('human output names the user, the link, what the authorizer grants and when
   expect(r.stdout).toMatch(/This change reaches every request within 3 s/);
 });
 
+test("a weak --password is refused by the pool's own policy (DescribeUserPool), before anything is created", async () => {
+  const r = await cli('users', 'create', '--email', 'weak@example.com', '--role', 'guardian', '--patient', 'pat-carol', '--password', 'Sh0rt!');
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'fhirgate: --password violates the user pool password policy: shorter than 8 characters\n' });
+  expect((await cli('links', 'list')).stdout).not.toContain('weak@example.com');
+});
+
 test('a patient that is not in the FHIR store: exit 1, one line, nothing written', async () => {
   const r = await cli('users', 'create', '--email', 'ivy@example.com', '--role', 'guardian', '--patient', 'pat-carol', '--patient', 'pat-nobody');
   expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({

@@ -10,6 +10,7 @@ import { DependencyError, AccessDeniedError } from '../../functions/core/errors'
 import { checkPagingSignature, pageSignatureInput } from '../../functions/core/paging';
 import type { Principal } from '../../functions/core/principal';
 import { parseSearchParam } from '../../functions/core/search-params';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { proxyConfigFromEnv, PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { createKmsPageSigner } from '../../functions/fhir-proxy/kms-page-signer';
 
@@ -157,6 +158,7 @@ describe('proxyConfigFromEnv: which paging key', () => {
   const base = {
     FHIRGATE_BACKEND_URL: 'https://healthlake.us-east-1.amazonaws.com/datastore/0123/r4',
     FHIRGATE_DISCOVERY: JSON.stringify({ issuer: 'https://issuer', tokenEndpoint: 'https://issuer/token', jwksUri: 'https://issuer/jwks.json', backendServices: false, clientSecrets: false, scopesSupported: [] }),
+    FHIRGATE_SETTINGS: JSON.stringify(DEFAULT_SETTINGS),
   };
 
   test('a KMS key id wins (AWS: no secret in the environment)', () => {

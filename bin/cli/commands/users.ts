@@ -13,7 +13,7 @@ import {
 import { Command, Option } from 'commander';
 import { parseFhirUser } from '../../../functions/core/ids';
 import { DEFAULT_SETTINGS, Role } from '../../../functions/core/settings';
-import { passwordPolicyViolation } from '../../../local/cognito/provision';
+import { passwordPolicyViolation, readPasswordPolicy } from '../password-policy';
 import { cognitoFailure, setRoleGroup } from '../cognito';
 import type { Context, Runner } from '../context';
 import { CliError, UsageError } from '../errors';
@@ -83,10 +83,6 @@ function plan(opts: CreateOptions): Plan {
   if (opts.createPatient && patients.length > 0) throw new UsageError('--create-patient creates the patient: do not also pass --patient');
   if (opts.createPatient && opts.role === 'practitioner') throw new UsageError('--create-patient is for the patient and guardian roles');
   if (opts.name !== undefined && !opts.createPatient) throw new UsageError('--name names the Patient that --create-patient creates; pass both or neither');
-  if (opts.password !== undefined) {
-    const weakness = passwordPolicyViolation(opts.password);
-    if (weakness) throw new UsageError(`--password violates the user pool password policy: ${weakness}`);
-  }
   if (opts.role !== 'patient') {
     return { role: opts.role, fhirUser: opts.fhirUser, patients: opts.createPatient ? [NEW_PATIENT] : patients, createPatient: Boolean(opts.createPatient) };
   }
@@ -112,6 +108,14 @@ async function createUser(ctx: Context, opts: CreateOptions, p: Plan): Promise<v
   const { target, out } = ctx;
   const local = target.kind === 'local';
   if (!local && opts.password !== undefined) throw new UsageError('--password is for the local stack only; in AWS Cognito emails a temporary password');
+  if (opts.password !== undefined) {
+    // The pool answers for its own policy; the CLI assumes none.
+    const policy = await readPasswordPolicy(target.cognito, target.userPoolId).catch((err: unknown) => {
+      throw cognitoFailure(target, 'reading the password policy', err);
+    });
+    const weakness = passwordPolicyViolation(opts.password, policy);
+    if (weakness) throw new UsageError(`--password violates the user pool password policy: ${weakness}`);
+  }
   if (p.createPatient && !target.fhirStoreUrl) throw new UsageError('--create-patient needs the FHIR store: pass --fhir-url <FHIR base URL>');
   // The authorizer's own rules, on the record as it will be (placeholders for what is not created yet).
   checkLink(values(p, 'pending', NEW_PATIENT), target.authorizer.settings);

@@ -15,6 +15,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, arch, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { benchAuthorizerHotPath } from './authorizer-hot';
 import { benchColdStart } from './cold-start';
 import { benchEndToEnd } from './end-to-end';
@@ -31,27 +32,25 @@ interface Args {
   readonly profileDir?: string;
 }
 
-function parseArgs(argv: readonly string[]): Args {
-  let smoke = false;
-  let out = resolve(__dirname, 'results.json');
+/** The command line, through node:util parseArgs (strict: an unknown option is an error). */
+function argsFrom(argv: string[]): Args {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, profile: { type: 'string' } },
+  });
   let only: Set<SectionName> | undefined;
-  let profileDir: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--smoke') smoke = true;
-    else if (arg === '--out' && argv[i + 1]) out = resolve(argv[++i]!);
-    else if (arg === '--only' && argv[i + 1]) {
-      only = new Set();
-      for (const name of argv[++i]!.split(',')) {
-        if (!(SECTION_NAMES as readonly string[]).includes(name)) throw new TypeError(`--only: unknown section "${name}" (${SECTION_NAMES.join(', ')})`);
-        only.add(name as SectionName);
-      }
-    } else if (arg === '--profile' && argv[i + 1]) profileDir = resolve(argv[++i]!);
-    else throw new TypeError(`unknown argument "${arg}"`);
+  if (values.only !== undefined) {
+    only = new Set();
+    for (const name of values.only.split(',')) {
+      if (!(SECTION_NAMES as readonly string[]).includes(name)) throw new TypeError(`--only: unknown section "${name}" (${SECTION_NAMES.join(', ')})`);
+      only.add(name as SectionName);
+    }
   }
+  const profileDir = values.profile === undefined ? undefined : resolve(values.profile);
   // A profiled run's timings include the profiler: its results stay beside the profiles.
-  if (profileDir && !argv.includes('--out')) out = join(profileDir, 'results.json');
-  return { smoke, out, only, profileDir };
+  const out = values.out !== undefined ? resolve(values.out) : profileDir ? join(profileDir, 'results.json') : resolve(__dirname, 'results.json');
+  return { smoke: values.smoke, out, only, profileDir };
 }
 
 const FULL = {
@@ -93,7 +92,7 @@ async function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = argsFrom(process.argv.slice(2));
   const plan = args.smoke ? SMOKE : FULL;
   const wanted = (s: SectionName) => !args.only || args.only.has(s);
   const started = Date.now();

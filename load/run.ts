@@ -6,6 +6,7 @@
  * Options: --requests N (default 20000), --concurrency N (default 50), --json (machine output).
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { backendServicesToken, exchangeToken, machineToken, signIn, tokenOf } from '../local/stack/clients';
 import { spawnLocalStack } from '../local/stack/spawn';
 import type { StackInfo } from '../bin/cli/stack-info';
@@ -23,15 +24,28 @@ interface Shot {
   readonly expect: number;
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value <= 0) {
-    process.stderr.write(`load: ${name} needs a positive whole number\n`);
+/** --requests, --concurrency, --json through node:util parseArgs; a bad value exits 2 naming the option. */
+function options(): { requests: number; concurrency: number; json: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: { requests: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '50' }, json: { type: 'boolean', default: false } },
+    }));
+  } catch (err) {
+    process.stderr.write(`load: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  return value;
+  const count = (name: 'requests' | 'concurrency'): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value <= 0) {
+      process.stderr.write(`load: --${name} needs a positive whole number\n`);
+      process.exit(2);
+    }
+    return value;
+  };
+  return { requests: count('requests'), concurrency: count('concurrency'), json: values.json };
 }
 
 async function callers(info: StackInfo): Promise<Caller[]> {
@@ -84,8 +98,7 @@ function rssKb(pid: number): number | undefined {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main(): Promise<void> {
-  const total = arg('--requests', 20_000);
-  const concurrency = arg('--concurrency', 50);
+  const { requests: total, concurrency, json } = options();
   // Exchanged tokens live 300 s at most: long enough for the whole run.
   const stack = await spawnLocalStack();
   const { info } = stack;
@@ -134,7 +147,7 @@ async function main(): Promise<void> {
       rssBeforeMb: rssBefore === undefined ? null : Math.round(rssBefore / 1024),
       rssAfterMb: rssAfter === undefined ? null : Math.round(rssAfter / 1024),
     };
-    if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
       process.stdout.write(`fhirgate load: ${result.requests} requests at c=${concurrency} through ${info.fhirBaseUrl}\n`);
       for (const [k, v] of Object.entries(result)) process.stdout.write(`  ${k.padEnd(14)} ${typeof v === 'object' ? JSON.stringify(v) : v}\n`);

@@ -53,7 +53,17 @@ export interface GatewayOptions {
    * from the authorizer) through gateway responses; the proxy Lambda adds them to its answers.
    */
   readonly cors?: CorsConfig;
+  /**
+   * How long an integration (a Lambda) may take before the gateway answers 504 itself, as API
+   * Gateway does past its integration timeout (50 ms – 29 s for REST APIs:
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+   * @default 29000
+   */
+  readonly integrationTimeoutMs?: number;
 }
+
+/** API Gateway's default (and, without a quota increase, maximum) REST integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
 
 /** Routes that API Gateway serves without the authorizer (the public discovery documents). */
 const PUBLIC_ROUTES: readonly { method: string; path: string }[] = [
@@ -84,8 +94,7 @@ export class GatewayEmulator {
         return gatewayError(405, 'ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}`, { allow });
       }
       const event = this.proxyEvent(req, undefined, stage, undefined, undefined, req.path);
-      const result = await integration.handler(event);
-      return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
+      return this.integrate(() => integration.handler(event));
     }
     // Routes: ANY /fhir (the base: batch/transaction, system search) and ANY /fhir/{proxy+}.
     if (req.path !== '/fhir' && !req.path.startsWith('/fhir/')) return gatewayError(404, 'ERR_NOT_FOUND', 'no such route');
@@ -107,8 +116,23 @@ export class GatewayEmulator {
     // Explicit public routes arrive as their own resource with no proxy parameter, as in AWS.
     const route = isPublic && req.method !== 'OPTIONS' ? req.path : proxyPath === undefined ? '/fhir' : '/fhir/{proxy+}';
     const event = this.proxyEvent(req, route === '/fhir/{proxy+}' ? proxyPath : undefined, stage, context, principalId, route);
-    const result = await this.options.proxy(event);
-    return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
+    return this.integrate(() => this.options.proxy(event));
+  }
+
+  /** Call an integration within the integration timeout; past it the caller gets API Gateway's 504. */
+  private async integrate(call: () => Promise<APIGatewayProxyResult>): Promise<GatewayResponse> {
+    const limitMs = this.options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), limitMs);
+    });
+    try {
+      const result = await Promise.race([call(), timedOut]);
+      if (!result) return gatewayError(504, 'ERR_DEPENDENCY_TIMEOUT', 'Endpoint request timed out');
+      return { status: result.statusCode, headers: stringHeaders(result.headers), body: result.body };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async authorize(token: string, methodArn: string): Promise<{ result: APIGatewayAuthorizerResult } | { error: GatewayResponse }> {

@@ -27,7 +27,7 @@ export interface TrustConfig {
   readonly authz: AuthzSettings;
 }
 
-/** The environment both functions read with `functions/authorizer/config.ts` (names from its ENV). */
+/** The environment both functions read with `functions/adapters/authz-config.ts` (names from its ENV). */
 export function trustEnvironment(trust: TrustConfig, stack: Stack): Record<string, string> {
   return {
     [ENV.issuers]: stack.toJsonString(trust.issuers),

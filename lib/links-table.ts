@@ -1,6 +1,6 @@
 /**
  * The links table: Cognito `sub` → role, `fhirUser` and the patients the user may act for
- * (DESIGN.md "Links table"). Read by the authorizer and the token exchange (GetItem only),
+ * (docs/design.md "Architecture", links table). Read by the authorizer and the token exchange (GetItem only),
  * written by the admin CLI. Encrypted with its own customer-managed key, recoverable to any
  * second of the last 35 days, and protected from deletion.
  */

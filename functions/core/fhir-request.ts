@@ -3,7 +3,7 @@
  * target, search parameters, conditions and body the PEP decides on
  * (FHIR R4 RESTful API, http://hl7.org/fhir/R4/http.html).
  *
- * Deny by default (DESIGN.md): a method, path, parameter, header or body this module does not
+ * Deny by default (docs/design.md "Security semantics"): a method, path, parameter, header or body this module does not
  * fully understand is refused with a RequestError, never passed through with the unknown part
  * ignored. The backend is sent what was parsed here (formatQuery), not the client's raw text.
  */

@@ -1,6 +1,6 @@
 /**
- * Every error body fhirgate sends is a FHIR OperationOutcome (DESIGN.md "Every error body is an
- * OperationOutcome"). One function maps any error to a status and an outcome, in the manner of
+ * Every error body fhirgate sends is a FHIR OperationOutcome (docs/security-model.md, status
+ * codes). One function maps any error to a status and an outcome, in the manner of
  * Medplum's outcome constants plus one status switch.
  */
 import { ErrorCode, FhirgateError } from './errors';

@@ -2,7 +2,7 @@
  * FHIR R4 search parameters as the PEP sees them: one typed value per `key=value` occurrence,
  * with the chain, modifier and `_has` structure made explicit (http://hl7.org/fhir/R4/search.html).
  *
- * Strict on purpose (DESIGN.md "Deny by default"): a key whose shape is not one the R4 search
+ * Strict on purpose (docs/design.md "Security semantics": deny by default): a key whose shape is not one the R4 search
  * grammar defines is refused here, so the decision code never has to guess what a backend would
  * make of it. Values are not interpreted (a comma-OR list stays one string); the decision code
  * reads them, and formatQuery sends them on exactly as they were understood.

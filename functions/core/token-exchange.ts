@@ -20,7 +20,7 @@ import type { AuthzSettings } from './settings';
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** RFC 8693 §3: the only token type fhirgate accepts and issues. */
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
-/** DESIGN.md: exchanged tokens live at most five minutes. */
+/** Exchanged tokens live at most five minutes (docs/patterns/on-behalf-of.md). */
 export const MAX_EXCHANGE_LIFETIME_SECONDS = 300;
 export const DEFAULT_DELEGATION_SCOPE = 'fhirgate/delegate';
 export const DEFAULT_DELEGABLE_SCOPES: readonly string[] = ['patient/*.rs'];
@@ -193,7 +193,7 @@ export function decideExchange(input: ExchangeInput): ExchangeGrant {
   const scope = scopes.map(formatScope).join(' ');
   if (scope.length > MAX_ISSUED_SCOPE_LENGTH) throw bad('invalid_scope', 'too many scopes requested');
 
-  // Never beyond the user's own token, nor the actor's (DESIGN.md "≤ 5 min, never beyond the subject token's expiry").
+  // Never beyond the user's own token, nor the actor's (docs/patterns/on-behalf-of.md: at most 5 minutes, never past the user's own token).
   const exp = Math.min(now + policy.lifetimeSeconds, subject.exp, actor.exp);
   const claims: ExchangedClaims = {
     iss: policy.issuer,

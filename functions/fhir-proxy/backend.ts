@@ -2,8 +2,8 @@
  * The client the PEP uses to call the FHIR server: AWS HealthLake (SigV4-signed) or any FHIR R4
  * base URL. It decides what leaves the proxy, whatever the caller hands it:
  *
- * Headers — an allow-list, not a strip-list (DESIGN.md: the PEP "strips any client-sent trusted
- * headers"). Only `accept` (always `application/fhir+json`), `content-type` (with a body, one of
+ * Headers — an allow-list, not a strip-list (docs/design.md "How a request is enforced": only
+ * an allow-list of headers is forwarded). Only `accept` (always `application/fhir+json`), `content-type` (with a body, one of
  * four media types), `if-match`, `if-none-exist`, `if-none-match`, `if-modified-since` and
  * `prefer` are ever sent. Everything else — `authorization`, `cookie`, `host`, `x-forwarded-*`,
  * `x-on-behalf-of`, `x-authorization-*`, `x-amz-*`, headers nobody has invented yet — is dropped,

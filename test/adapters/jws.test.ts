@@ -1,5 +1,5 @@
 /**
- * functions/authorizer/jws.ts: the one decode of a token and its one signature check. The
+ * functions/adapters/jws.ts: the one decode of a token and its one signature check. The
  * verifier's behaviour end to end (JWKS, claims, error codes) is in handler.test.ts; these cases
  * pin what the decode itself must refuse or strip, whatever the verifier does after it.
  */

@@ -20,7 +20,7 @@ describe('validateStackProps', () => {
   test.each<[string, FhirgateStackProps, RegExp]>([
     ['authorizer cache beyond API Gateway\'s 3600 s', { settings: { authorizerCacheTtlSeconds: 7200 } }, /authorizerCacheTtlSeconds must be an integer 0..3600/],
     ['negative link cache', { settings: { linkCacheTtlSeconds: -1 } }, /linkCacheTtlSeconds/],
-    ['exchanged tokens beyond 5 minutes (DESIGN.md)', { settings: { exchangedTokenLifetimeSeconds: 600 } }, /exchangedTokenLifetimeSeconds must be an integer 1..300/],
+    ['exchanged tokens beyond 5 minutes (docs/patterns/on-behalf-of.md)', { settings: { exchangedTokenLifetimeSeconds: 600 } }, /exchangedTokenLifetimeSeconds must be an integer 1..300/],
     ['plain-http backend', { settings: { backend: { kind: 'url', url: 'http://fhir.example.org/r4' } } }, /backend.url must be https/],
     ['backend with a query', { settings: { backend: { kind: 'url', url: 'https://fhir.example.org/r4?x=1' } } }, /query/],
     ['backend that is no URL', { settings: { backend: { kind: 'url', url: 'fhir.example.org' } } }, /absolute URL/],

@@ -1,8 +1,9 @@
 /**
- * The README's SMART Backend Services example, verbatim, run against the token service over real
- * HTTP on 127.0.0.1 (registry and replay store in dynalite): if this breaks, so does the README.
+ * The documented SMART Backend Services example (docs/patterns/backend-services.md), read from the
+ * page and run verbatim against the token service over real HTTP on 127.0.0.1 (registry and
+ * replay store in dynalite): if this breaks, so does the page.
  */
-import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { createClientTables, putBackendClient } from '../../functions/token-exchange/client-tables';
 import { createTokenServiceHandler } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
@@ -12,32 +13,14 @@ import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DynamoLinkStore } from '../../functions/adapters/link-store';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { startDynalite, TestDynamo } from '../support/dynalite';
+import { evaluateTs, runnableBlocks } from '../support/doc-blocks';
 import { decodeJwt, startTokenServiceServer, TokenServiceServer } from './support';
 
-// ---- README example (begin) ----
-const b64url = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-
-/** A SMART Backend Services token: sign a one-time assertion with the client's ES384 key, trade it at /auth/token. */
-async function backendToken(tokenUrl: string, clientId: string, kid: string, privateKeyPem: string, scope: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: clientId, sub: clientId, aud: tokenUrl, exp: now + 60, jti: randomUUID() }; // exp ≤ 5 min; jti once
-  const input = `${b64url({ alg: 'ES384', kid, typ: 'JWT' })}.${b64url(claims)}`;
-  const signature = sign('sha384', Buffer.from(input), { key: createPrivateKey(privateKeyPem), dsaEncoding: 'ieee-p1363' });
-  const res = await fetch(tokenUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: `${input}.${signature.toString('base64url')}`,
-      scope,
-    }),
-  });
-  const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
-  if (!res.ok || !body.access_token) throw new Error(`token refused: ${body.error}: ${body.error_description}`);
-  return body.access_token; // ≤ 300 s and no refresh token: reuse it until expires_in, then sign a new assertion
-}
-// ---- README example (end) ----
+// The example exactly as docs/patterns/backend-services.md shows it (its one `ts runnable` block).
+const [example] = runnableBlocks('docs/patterns/backend-services.md');
+const { backendToken } = evaluateTs(example!.code) as {
+  backendToken: (tokenUrl: string, clientId: string, kid: string, privateKeyPem: string, scope: string) => Promise<string>;
+};
 
 let dynamo: TestDynamo;
 let service: TokenServiceServer;

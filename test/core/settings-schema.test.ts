@@ -32,6 +32,9 @@ describe('every error names the bad key', () => {
 
   test('trusted issuers and discovery values too', () => {
     expect(() => parseTrustedIssuers([{ kind: 'cognito-compatible', issuer: 'https://x' }], 'FHIRGATE_TRUSTED_ISSUERS')).toThrow('FHIRGATE_TRUSTED_ISSUERS at [0].jwksUri: is required');
-    expect(() => parseDiscovery({ issuer: 'https://x', tokenEndpoint: 'https://x/token', scopesSupported: 'patient/*.rs' }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at scopesSupported: expected Array');
+    const discovery = { issuer: 'https://x/auth', tokenEndpoint: 'https://x/auth/token', jwksUri: 'https://x/auth/jwks.json', backendServices: true, clientSecrets: false, scopesSupported: ['patient/*.rs'] };
+    expect(parseDiscovery(discovery)).toEqual(discovery);
+    expect(() => parseDiscovery({ ...discovery, scopesSupported: 'patient/*.rs' }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at scopesSupported: expected Array');
+    expect(() => parseDiscovery({ ...discovery, backendServices: 'yes' }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at backendServices: expected boolean');
   });
 });

@@ -27,7 +27,9 @@ beforeAll(async () => {
   await dynamo.putLink({ sub: 'u-alice', role: 'patient', fhirUser: 'Patient/pat-alice', patients: ['pat-alice'] });
 });
 afterAll(async () => {
-  globalAgent.options.ca = savedCa;
+  // Delete rather than assign undefined: the agent's options override each request's own `ca`.
+  if (savedCa === undefined) delete globalAgent.options.ca;
+  else globalAgent.options.ca = savedCa;
   await issuer.close();
   await tlsIssuer.close();
   await dynamo.close();

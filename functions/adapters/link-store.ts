@@ -7,6 +7,7 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DependencyError } from '../core/errors';
 import { LinkRecord, parseLinkRecord } from '../core/principal';
+import { getItem } from './dynamo-item';
 
 export interface LinkStore {
   get(sub: string): Promise<LinkRecord | undefined>;
@@ -20,30 +21,9 @@ export class DynamoLinkStore implements LinkStore {
   ) {}
 
   async get(sub: string): Promise<LinkRecord | undefined> {
-    let item: Record<string, AttributeValue> | undefined;
-    try {
-      const { GetItemCommand } = dynamoSdk();
-      const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { sub: { S: sub } } }));
-      item = out.Item;
-    } catch (err) {
-      const name = err instanceof Error ? err.name : 'unknown';
-      const code = name === 'TimeoutError' || name === 'RequestTimeout' ? 'ERR_DEPENDENCY_TIMEOUT' : 'ERR_DEPENDENCY_FAILED';
-      throw new DependencyError(code, `link lookup failed (${name})`);
-    }
+    const item = await getItem(this.client, this.tableName, { sub: { S: sub } }, 'link lookup');
     return item ? parseLinkRecord(linkItemValues(item)) : undefined;
   }
-}
-
-/**
- * The DynamoDB SDK, loaded on the first lookup rather than with this module: requiring it is most
- * of the authorizer's cold start (bench: coldStart), and machine and fhirgate-issued `system/`
- * tokens never read a link. `require`, not `import()`: Lambda resolves its runtime SDK through
- * NODE_PATH, which ESM resolution ignores (and the bundle keeps an external `import()` as is).
- * Called inside the lookup's try, so a load failure fails closed like any DynamoDB error.
- */
-function dynamoSdk(): typeof import('@aws-sdk/client-dynamodb') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
 }
 
 /**

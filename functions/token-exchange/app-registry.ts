@@ -3,10 +3,10 @@
  * with a strongly consistent GetItem and never cached: a revoked app cannot start a launch or
  * refresh a token from the very next request. Fail closed: an outage is a DependencyError (503).
  */
-import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { AppClient, checkAppClient } from '../core/app-launch';
 import { APPS_TABLE } from './app-tables';
-import { dependencyError } from './client-registry';
+import { getItem } from '../adapters/dynamo-item';
 
 export interface AppRegistry {
   /** The app, or undefined when unknown or unreadable (an unreadable registration launches nothing). */
@@ -21,13 +21,7 @@ export class DynamoAppRegistry implements AppRegistry {
   ) {}
 
   async find(clientId: string): Promise<AppClient | undefined> {
-    let item: Record<string, AttributeValue> | undefined;
-    try {
-      const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [APPS_TABLE.partitionKey]: { S: clientId } }, ConsistentRead: true }));
-      item = out.Item;
-    } catch (err) {
-      throw dependencyError('app registry lookup', err);
-    }
+    const item = await getItem(this.client, this.tableName, { [APPS_TABLE.partitionKey]: { S: clientId } }, 'app registry lookup', { consistentRead: true });
     const app = item && appFromItem(item);
     return app?.clientId === clientId ? app : undefined;
   }

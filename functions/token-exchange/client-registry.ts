@@ -3,9 +3,9 @@
  * Read with a strongly consistent GetItem and never cached, so a revocation stops the very next
  * token request. Fail closed: a DynamoDB error is a DependencyError (503), never "no client".
  */
-import { AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { getItem } from '../adapters/dynamo-item';
 import { BackendClient, parseBackendClient } from '../core/client-assertion';
-import { DependencyError } from '../core/errors';
 import { OAuthError } from '../core/oauth-error';
 import { backendClientFromItem, CLIENTS_TABLE } from './client-tables';
 
@@ -22,15 +22,7 @@ export class DynamoClientRegistry implements ClientRegistry {
   ) {}
 
   async get(clientId: string): Promise<BackendClient | undefined> {
-    let item: Record<string, AttributeValue> | undefined;
-    try {
-      const out = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { [CLIENTS_TABLE.partitionKey]: { S: clientId } }, ConsistentRead: true }),
-      );
-      item = out.Item;
-    } catch (err) {
-      throw dependencyError('client registry lookup', err);
-    }
+    const item = await getItem(this.client, this.tableName, { [CLIENTS_TABLE.partitionKey]: { S: clientId } }, 'client registry lookup', { consistentRead: true });
     if (!item) return undefined;
     const parsed = parseBackendClient(backendClientFromItem(item));
     // A registration we cannot read authenticates nobody; the reason goes to the log and the client.
@@ -40,9 +32,3 @@ export class DynamoClientRegistry implements ClientRegistry {
   }
 }
 
-/** A DynamoDB failure as a DependencyError naming the operation, never the data. */
-export function dependencyError(operation: string, err: unknown): DependencyError {
-  const name = err instanceof Error ? err.name : 'unknown';
-  const code = name === 'TimeoutError' || name === 'RequestTimeout' ? 'ERR_DEPENDENCY_TIMEOUT' : 'ERR_DEPENDENCY_FAILED';
-  return new DependencyError(code, `${operation} failed (${name})`);
-}

@@ -10,7 +10,7 @@ import { AttributeValue, ConditionalCheckFailedException, DeleteItemCommand, Dyn
 import type { AuthorizeRequest, LaunchGrant, LaunchUser } from '../core/app-launch';
 import type { CodeRecord, RefreshRecord } from '../core/app-launch-grants';
 import { LAUNCH_TABLE } from './app-tables';
-import { dependencyError } from './client-registry';
+import { dependencyError } from '../adapters/dynamo-item';
 
 
 /** A sign-in in progress: the validated request, then (after Cognito) who signed in. */

@@ -10,7 +10,7 @@
  * the same container's clock, so no clock disagreement between containers opens a window.
  */
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { dependencyError } from './client-registry';
+import { dependencyError } from '../adapters/dynamo-item';
 import { REPLAY_TABLE } from './client-tables';
 
 export interface ReplayStore {

@@ -13,7 +13,7 @@
 import type { SignedInUser } from '../core/app-launch';
 import { TokenError } from '../core/errors';
 import type { TokenVerifier } from '../adapters/verifier';
-import { dependencyError } from './client-registry';
+import { dependencyError } from '../adapters/dynamo-item';
 
 export interface SignInBroker {
   /** Where to send the browser to sign in; Cognito comes back to the callback with `code` and this `state`. */

@@ -80,6 +80,8 @@ export const TARGETS = {
   authorizerDecisionOverVerify: 1.3,
   authorizerColdOverFloor: 1.5,
   proxyCpuOverFloor: 2,
+  /** The post-filter alone (filterBundle), resources per second. */
+  filterResourcesPerSecond: 200_000,
   proxyScaling10kOver1k: 12,
   proxyColdOverFloor: 2,
   e2eP50OverheadMs: 2,
@@ -114,6 +116,11 @@ export function targetRows(r: Omit<BenchResults, 'targets' | 'durationSeconds'>)
     rows.push(judged('3 proxy CPU', `${c.name}: handler / floor`, c.ratio, '×', '<=', TARGETS.proxyCpuOverFloor));
   }
   rows.push(judged('3 proxy CPU', 'handler time(10k) / time(1k)', r.proxyCpu.scaling10kOver1k, '×', '<=', TARGETS.proxyScaling10kOver1k));
+  for (const c of r.proxyCpu.cases) {
+    if (c.filterResourcesPerSecond === undefined) continue;
+    rows.push(judged('3 proxy CPU', `${c.name}: filterBundle alone, throughput`, c.filterResourcesPerSecond, 'res/s', '>=', TARGETS.filterResourcesPerSecond));
+  }
+  rows.push(judged('3 proxy CPU', 'filterBundle time(10k) / time(1k)', r.proxyCpu.filterScaling10kOver1k ?? null, '×', '<=', TARGETS.proxyScaling10kOver1k));
   const e2e = r.endToEnd;
   for (const p of e2e.points) {
     rows.push(info('4 end to end', `${p.path} c=${p.connections} latency p50`, p.latencyMs.median, 'ms'));

@@ -22,7 +22,7 @@ import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
 import { recordDecision } from './metrics';
 import type { AuditNotes } from './pep-context';
-import { MAX_RESPONSE_BYTES, responseTooLarge, resultBytes } from './response-bound';
+import { MAX_RESPONSE_BYTES, pageBudgetChars, responseTooLarge, resultBytes } from './response-bound';
 import { codeOf, json, ProxyResponse, responseForThrown } from './responses';
 
 export interface ProxyDeps {
@@ -72,7 +72,17 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
       const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
       response = await enforce(
-        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]), exports: deps.exports, audit },
+        {
+          principal,
+          settings: deps.settings,
+          backend: deps.backend,
+          signer: deps.signer,
+          urls,
+          ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]),
+          exports: deps.exports,
+          audit,
+          pageBudgetChars: pageBudgetChars(deps.maxResponseBytes ?? MAX_RESPONSE_BYTES),
+        },
         request,
       );
     } catch (err) {

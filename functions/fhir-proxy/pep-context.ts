@@ -32,6 +32,8 @@ export interface PepContext extends AccessContext {
   readonly signer: PageSigner;
   readonly urls: PublicUrls;
   readonly audit: AuditNotes;
+  /** Backend text a page may have before it is asked for again with a smaller `_count` (response-bound.ts). */
+  readonly pageBudgetChars: number;
   /** Bulk export backend settings (export.ts); absent: defaults. */
   readonly exports?: ExportConfig;
 }

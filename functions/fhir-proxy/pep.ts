@@ -16,7 +16,6 @@ import { bundle } from './bundles';
 import { exportOperation } from './export';
 import { assertVisible, forwardBundle, PepContext, withQuery } from './pep-context';
 import { backendFailure, isResourceOf, json, parseBackendJson, ProxyResponse } from './responses';
-import { MAX_RESPONSE_BYTES } from './response-bound';
 import type { SearchParam } from '../core/search-params';
 import { write } from './writes';
 
@@ -67,8 +66,9 @@ async function readBundle(ctx: PepContext, p: BundlePlan): Promise<ProxyResponse
     ctx.audit.removed = removedBefore;
     const result = await forwardBundle(ctx, withQuery(p.path, params), p.matchPermission, { closure: p.closure, countOnly: p.countOnly });
     // A page too large for one Lambda response is asked for again with fewer entries; the
-    // backend's next link for the smaller page is signed as usual, so the caller pages on.
-    const smaller = p.countOnly ? undefined : smallerPage(params, result.backendEntries, result.backendChars);
+    // backend's next link for the smaller page is signed as usual, so the caller pages on. Once
+    // only: a backend that ignores `_count` gets the handler's too-costly answer, not a loop.
+    const smaller = p.countOnly || params !== p.params ? undefined : smallerPage(params, result.backendEntries, result.backendChars, ctx.pageBudgetChars);
     if (smaller) {
       params = smaller;
       continue;
@@ -79,16 +79,9 @@ async function readBundle(ctx: PepContext, p: BundlePlan): Promise<ProxyResponse
   }
 }
 
-/**
- * The backend text a page may have before it is re-asked with a smaller `_count`. A Lambda result
- * carries the body as a JSON string, which escapes every quote, so the body must stay well under
- * the 6 MB response bound (response-bound.ts; the handler still refuses anything over it).
- */
-export const PAGE_BUDGET_CHARS = Math.floor(MAX_RESPONSE_BYTES * 0.6);
-
 /** The same parameters with a `_count` that should fit, or undefined when the page fits or one entry is already too large. */
-function smallerPage(params: readonly SearchParam[], entries: number, chars: number): SearchParam[] | undefined {
-  if (chars <= PAGE_BUDGET_CHARS || entries <= 1) return undefined;
-  const count = Math.max(1, Math.min(entries - 1, Math.floor((entries * PAGE_BUDGET_CHARS) / chars)));
+function smallerPage(params: readonly SearchParam[], entries: number, chars: number, budget: number): SearchParam[] | undefined {
+  if (chars <= budget || entries <= 1) return undefined;
+  const count = Math.max(1, Math.min(entries - 1, Math.floor((entries * budget) / chars)));
   return [...params.filter((q) => q.name !== '_count'), { key: '_count', name: '_count', value: String(count) }];
 }

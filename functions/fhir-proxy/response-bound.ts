@@ -17,6 +17,15 @@ import { json, ProxyResponse } from './responses';
  */
 export const MAX_RESPONSE_BYTES = 6_000_000;
 
+/**
+ * The backend text one page may have before the PEP asks for it again with a smaller `_count`
+ * (pep.ts). The result carries the body as a JSON string, which escapes every quote, so a page
+ * must stay well under the response bound to fit once serialized.
+ */
+export function pageBudgetChars(maxResponseBytes: number): number {
+  return Math.floor(maxResponseBytes * 0.6);
+}
+
 /** Bytes Lambda will send for this result: its JSON serialization, UTF-8. */
 export function resultBytes(result: APIGatewayProxyResult): number {
   return Buffer.byteLength(JSON.stringify(result), 'utf8');

@@ -53,3 +53,20 @@ test('one resource over the bound → 500 too-costly with advice, not a bare 502
   expect(r.status).toBe(500);
   expect(JSON.stringify(r.body)).toMatch(/too-costly/);
 }, 60_000);
+
+test('a backend that ignores _count is asked again once, then the caller gets too-costly (no loop)', async () => {
+  const entry = Array.from({ length: 12 }, (_, i) => ({ resource: big(`obs-large-${i}`, 600), search: { mode: 'match' } }));
+  const body = JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry });
+  let calls = 0;
+  const stubborn = proxyFor({
+    baseUrl: 'http://store.test/datastore/0123456789abcdef0123456789abcdef/r4',
+    async send() {
+      calls += 1;
+      return { status: 200, headers: { 'content-type': 'application/fhir+json' }, body };
+    },
+  });
+  const r = await stubborn(alice, 'GET', 'Observation?_count=12');
+  expect(calls).toBe(2);
+  expect(r.status).toBe(500);
+  expect(JSON.stringify(r.body)).toMatch(/too-costly/);
+}, 60_000);

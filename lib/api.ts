@@ -38,8 +38,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
-import { validateOrigins } from '../functions/shared/cors';
-import { GATEWAY_CHALLENGES } from '../functions/shared/www-authenticate';
+import { validateOrigins } from '../functions/common/cors';
+import { GATEWAY_CHALLENGES } from '../functions/common/www-authenticate';
 import { DEFAULT_LOG_RETENTION } from './log-encryption';
 import { FhirgateWaf, WafRateLimits } from './waf';
 
@@ -339,7 +339,7 @@ export class FhirgateApi extends Construct {
       });
 
     // No token, a malformed header, or the authorizer said "Unauthorized" (RFC 6750 §3).
-    // The challenges are the ones the local gateway sends (functions/shared/www-authenticate.ts).
+    // The challenges are the ones the local gateway sends (functions/common/www-authenticate.ts).
     respond('Unauthorized', apigw.ResponseType.UNAUTHORIZED, '401', body('login', 'Unauthorized', 'ERR_TOKEN_INVALID'), {
       'WWW-Authenticate': `'${GATEWAY_CHALLENGES.unauthorized}'`,
     });

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import type { AuthzSettings } from '../functions/core/settings';
 import { PROXY_ENV } from '../functions/fhir-proxy/config';
 import type { DiscoveryConfig } from '../functions/fhir-proxy/discovery';
-import { validateOrigins } from '../functions/shared/cors';
+import { validateOrigins } from '../functions/common/cors';
 import type { FunctionOptions } from './authorizer';
 import type { FhirBackend } from './fhir-backend';
 import { FhirgateFunction } from './fhirgate-function';

@@ -8,7 +8,7 @@
  */
 import { AuthzSettings, DEFAULT_SETTINGS, parseSettings } from '../functions/core/settings';
 import { MAX_EXCHANGE_LIFETIME_SECONDS } from '../functions/core/token-exchange';
-import { validateOrigins } from '../functions/shared/cors';
+import { validateOrigins } from '../functions/common/cors';
 
 /** Where FHIR requests go after the PEP. */
 export type BackendSettings =

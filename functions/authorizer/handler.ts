@@ -27,7 +27,7 @@ import {
 import { classifyLaunchClaims, launchPrincipal } from '../core/app-launch-grants';
 import { principalToContext } from '../core/principal-context';
 import { AuthzSettings } from '../core/settings';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import type { LinkStore } from '../adapters/link-store';
 import { fhirPolicy } from './policy';
 import type { TokenVerifier, VerifiedToken } from '../adapters/verifier';

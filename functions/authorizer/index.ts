@@ -5,7 +5,7 @@
  * ever authorized by a function that did not get its configuration.
  */
 import { configFromEnv } from '../adapters/authz-config';
-import { jsonLogger } from '../shared/log';
+import { jsonLogger } from '../common/log';
 import type { AuthorizerHandler } from './handler';
 import { buildAuthorizer } from './wire';
 

@@ -8,7 +8,7 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import type { AuthorizerConfig } from '../adapters/authz-config';
 import { CachedLinkStore, DynamoLinkStore, LazyLinkStore } from '../adapters/link-store';
 import { createTokenVerifier } from '../adapters/verifier';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import { AuthorizerHandler, createAuthorizerHandler } from './handler';
 
 /** The I/O the authorizer needs, built by the caller. */

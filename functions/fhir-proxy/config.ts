@@ -3,7 +3,7 @@
  * stops the function from starting: every request then fails (500), none is let through.
  */
 import { AuthzSettings, parseDiscovery } from '../core/settings';
-import { validateOrigins } from '../shared/cors';
+import { validateOrigins } from '../common/cors';
 import type { DiscoveryConfig } from './discovery';
 import { Env, integerEnv, jsonEnv, requiredEnv, settingsEnv } from '../adapters/env';
 

@@ -3,8 +3,8 @@
  * (`wire.ts`) built at module scope with the AWS adapters (Powertools logging and metrics, S3 for
  * export files). A bad or missing variable fails the cold start.
  */
-import { powertoolsMetrics } from '../shared/powertools-metrics';
-import { powertoolsLogger } from '../shared/powertools-log';
+import { powertoolsMetrics } from '../common/powertools-metrics';
+import { powertoolsLogger } from '../common/powertools-log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { proxyConfigFromEnv } from './config';
 import { exportConfigFromEnv } from './export-config';

@@ -3,7 +3,7 @@
  * (a spike is the PEP stopping something the backend returned), and backend latency. Dimensions
  * are codes, interactions and methods only — never ids, patients or search values.
  */
-import type { Metrics } from '../shared/metrics';
+import type { Metrics } from '../common/metrics';
 import type { FhirBackend } from './backend';
 import type { ProxyResponse } from './responses';
 

@@ -4,7 +4,7 @@
  */
 import { DependencyError, FhirgateError, NotFoundError, RequestError } from '../core/errors';
 import { outcomeForError } from '../core/operation-outcome';
-import { bearerRefusalHeaders } from '../shared/www-authenticate';
+import { bearerRefusalHeaders } from '../common/www-authenticate';
 import type { BackendResponse } from './backend';
 
 export interface ProxyResponse {

@@ -3,7 +3,7 @@
  * entry, the local stack and the in-process test stack call `buildProxy`; only the adapters differ.
  */
 import type { PageSigner } from '../core/paging';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import { createHttpBackend, createSigV4Signer, FhirBackend } from './backend';
 import type { ProxyConfig } from './config';
 import { createProxyHandler, ProxyDeps, ProxyHandler } from './handler';

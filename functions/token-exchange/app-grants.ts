@@ -25,7 +25,7 @@ import { OAuthError } from '../core/oauth-error';
 import type { AuthzSettings } from '../core/settings';
 import type { FormParams } from '../core/token-exchange';
 import type { LinkStore } from '../adapters/link-store';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import type { AppRegistry } from './app-registry';
 import { jsonResponse } from './http';
 import { signAccessToken, signIdToken } from './jwt';

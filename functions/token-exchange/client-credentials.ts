@@ -20,7 +20,7 @@ import { OAuthError } from '../core/oauth-error';
 import type { ClientAllowList } from '../core/principal';
 import type { AuthzSettings } from '../core/settings';
 import type { FormParams } from '../core/token-exchange';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import { AssertionVerifier, createAssertionVerifier } from './assertion-verifier';
 import type { ClientRegistry } from './client-registry';
 import { jsonResponse } from './http';

@@ -32,10 +32,10 @@ import {
 } from '../core/token-exchange';
 import type { LinkStore } from '../adapters/link-store';
 import type { TokenVerifier } from '../adapters/verifier';
-import type { Logger } from '../shared/log';
+import type { Logger } from '../common/log';
 import { presentedClient, PresentedClient } from '../core/client-auth';
 import { authorizationServerMetadata, ServedOAuth } from '../core/oauth-metadata';
-import { CLIENT_CHALLENGE } from '../shared/www-authenticate';
+import { CLIENT_CHALLENGE } from '../common/www-authenticate';
 import { APP_GRANT_TYPES, createAppGrants, wantsAppGrant } from './app-grants';
 import { AppLaunchDeps, createAuthorizeHandlers } from './authorize';
 import { ClientCredentialsDeps, createClientCredentialsGrant, wantsClientCredentials } from './client-credentials';

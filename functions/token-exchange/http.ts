@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { OAuthError } from '../core/oauth-error';
 import type { FormParams } from '../core/token-exchange';
-import { CLIENT_CHALLENGE } from '../shared/www-authenticate';
+import { CLIENT_CHALLENGE } from '../common/www-authenticate';
 
 /** A token request is a few KB; 64 KiB is far beyond any honest one. */
 export const MAX_FORM_BYTES = 64 * 1024;

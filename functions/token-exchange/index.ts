@@ -6,8 +6,8 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { createDynamoClient } from '../adapters/dynamo-client';
 import { createTokenVerifier } from '../adapters/verifier';
-import { emfMetrics } from '../shared/emf-metrics';
-import { jsonLogger } from '../shared/log';
+import { emfMetrics } from '../common/emf-metrics';
+import { jsonLogger } from '../common/log';
 import { appLaunchConfigFromEnv } from './app-launch-config';
 import { DynamoAppRegistry } from './app-registry';
 import { tokenServiceConfigFromEnv } from './config';

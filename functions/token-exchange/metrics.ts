@@ -4,7 +4,7 @@
  * the tokens or who they are for.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import type { Metrics } from '../shared/metrics';
+import type { Metrics } from '../common/metrics';
 
 const GRANTS: Readonly<Record<string, string>> = {
   'urn:ietf:params:oauth:grant-type:token-exchange': 'token-exchange',

@@ -12,8 +12,8 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
 import { outcome } from '../../functions/core/operation-outcome';
-import { CorsConfig, corsHeaders } from '../../functions/shared/cors';
-import { bearerRefusalHeaders } from '../../functions/shared/www-authenticate';
+import { CorsConfig, corsHeaders } from '../../functions/common/cors';
+import { bearerRefusalHeaders } from '../../functions/common/www-authenticate';
 import { evaluatePolicy } from './iam-policy';
 
 export interface GatewayRequest {
@@ -228,7 +228,7 @@ function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string
 
 /**
  * Gateway-generated errors, shaped like fhirgate's gateway responses in the CDK stack (the same
- * challenges, from functions/shared/www-authenticate.ts). Unlike API Gateway, the emulation can
+ * challenges, from functions/common/www-authenticate.ts). Unlike API Gateway, the emulation can
  * tell a missing token from a refused one, and says so as RFC 6750 §3.1 asks.
  */
 function gatewayError(status: number, code: Parameters<typeof outcome>[0], text: string, extra: Record<string, string> = {}): GatewayResponse {

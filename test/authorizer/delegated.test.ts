@@ -10,7 +10,7 @@ import { AuthorizerHandler, createAuthorizerHandler } from '../../functions/auth
 import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
 import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { createJwksHandler } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
 import { JwtSigner } from '../../functions/token-exchange/signer';

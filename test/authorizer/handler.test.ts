@@ -9,7 +9,7 @@ import { createAuthorizerHandler, AuthorizerHandler } from '../../functions/auth
 import { CachedLinkStore, DynamoLinkStore } from '../../functions/adapters/link-store';
 import { createLoopbackVerifier } from '../support/loopback-verifier';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { generateRsaKey, signJwt, startTestIssuer, TestIssuer } from '../support/jwt-issuer';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 

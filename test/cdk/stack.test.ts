@@ -15,7 +15,7 @@ import { EXPORT_ENV } from '../../functions/fhir-proxy/export-config';
 import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
-import { GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
+import { GATEWAY_CHALLENGES } from '../../functions/common/www-authenticate';
 import { BEARER_TOKEN_PATTERN } from '../../lib/api';
 import { HEALTHLAKE_EXPORT_ACTIONS } from '../../lib/export-bucket';
 import { BUNDLE_BUDGET_BYTES, buildFunctionBundle, FUNCTION_ENTRIES, FunctionName } from '../../lib/function-bundle';

@@ -5,7 +5,7 @@
  */
 import type { Principal } from '../../functions/core/principal';
 import { parseScopeString } from '../../functions/core/scopes';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { demoResources } from '../../local/fhir-store/seed';
 import { inProcessStore, proxyFor } from '../support/store-backend';
 

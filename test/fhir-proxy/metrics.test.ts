@@ -12,7 +12,7 @@ import type { FhirBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { timedBackend } from '../../functions/fhir-proxy/metrics';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
-import type { Metrics } from '../../functions/shared/metrics';
+import type { Metrics } from '../../functions/common/metrics';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 
 const BACKEND = 'http://backend.test/r4';

@@ -13,7 +13,7 @@ import type { FhirBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
 import { MAX_RESPONSE_BYTES, resultBytes } from '../../functions/fhir-proxy/response-bound';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 
 const BACKEND = 'http://backend.test/r4';

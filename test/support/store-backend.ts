@@ -12,7 +12,7 @@ import { AuthzSettings, DEFAULT_SETTINGS } from '../../functions/core/settings';
 import type { BackendRequest, BackendResponse, FhirBackend } from '../../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../../functions/fhir-proxy/handler';
 import { createHmacPageSigner } from '../../functions/fhir-proxy/page-signer';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { FhirStoreRepository } from '../../local/fhir-store/repository';
 import { createStoreRouter, handleStoreRequest } from '../../local/fhir-store/router';
 import { loadSeed } from '../../local/fhir-store/seed';

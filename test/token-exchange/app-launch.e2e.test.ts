@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient } from '../../functions/adapters/dynamo-client';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { PORTAL_CLIENT_ID } from '../../local/stack/apps';
 import { RunningStack, startStack } from '../../local/stack/stack';
 import { authorizeUrl, LaunchBrowser, LaunchParams, pickerChoices, redirectParams, signInAt } from '../support/app-launch-client';

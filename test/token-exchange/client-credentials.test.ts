@@ -14,7 +14,7 @@ import { BackendClient } from '../../functions/core/client-assertion';
 import { DependencyError } from '../../functions/core/errors';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { ExchangePolicy } from '../../functions/core/token-exchange';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { AssertionVerifier, BoundedJwksFetcher, createAssertionVerifier } from '../../functions/token-exchange/assertion-verifier';
 import { ClientCredentialsDeps } from '../../functions/token-exchange/client-credentials';
 import { DynamoClientRegistry } from '../../functions/token-exchange/client-registry';

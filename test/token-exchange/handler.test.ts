@@ -14,7 +14,7 @@ import { ExchangePolicy, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } fr
 import { createTokenServiceHandler, ProxyHandler } from '../../functions/token-exchange/handler';
 import { createLocalSigner } from '../../functions/token-exchange/local-signer';
 import type { JwtSigner } from '../../functions/token-exchange/signer';
-import type { LogRecord } from '../../functions/shared/log';
+import type { LogRecord } from '../../functions/common/log';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { startTestIssuer, TestIssuer } from '../support/jwt-issuer';
 import { bodyOf, decodeJwt, form, proxyEvent, startTokenServiceServer, TokenServiceServer } from './support';

@@ -1,6 +1,6 @@
 /** Token issuance metrics: issued and refused per grant type, the RFC 6749 error code, nothing else. */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { Metrics } from '../../functions/shared/metrics';
+import type { Metrics } from '../../functions/common/metrics';
 import { recordTokenRequest } from '../../functions/token-exchange/metrics';
 
 function recorder() {

@@ -13,7 +13,7 @@ import { LoopbackAwareFetcher } from '../../../functions/adapters/jwks-fetcher';
 import { createTokenVerifier, TokenVerifier } from '../../../functions/adapters/verifier';
 import type { PrincipalKind } from '../../../functions/core/principal';
 import { revocationWindow, RevocationWindow } from '../../../functions/core/revocation';
-import type { LogRecord } from '../../../functions/shared/log';
+import type { LogRecord } from '../../../functions/common/log';
 import type { Context, Runner } from '../context';
 import { CliError, UsageError } from '../errors';
 import { fields } from '../output';

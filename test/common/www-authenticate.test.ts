@@ -1,10 +1,10 @@
 /**
- * RFC 6750 §3 challenges, from the one definition (functions/shared/www-authenticate.ts), as the
+ * RFC 6750 §3 challenges, from the one definition (functions/common/www-authenticate.ts), as the
  * local API Gateway emulation sends them (the proxy's: test/fhir-proxy/responses.test.ts). The CDK gateway responses are checked
  * against the same constants in test/cdk/stack.test.ts.
  */
 import { fhirPolicy } from '../../functions/authorizer/policy';
-import { bearerChallenge, GATEWAY_CHALLENGES } from '../../functions/shared/www-authenticate';
+import { bearerChallenge, GATEWAY_CHALLENGES } from '../../functions/common/www-authenticate';
 import { GatewayEmulator } from '../../local/gateway/gateway';
 
 const gateway = (authorizer: ConstructorParameters<typeof GatewayEmulator>[0]['authorizer']) =>

@@ -4,9 +4,9 @@
  * dimensions (and the service).
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { emfMetrics } from '../../functions/shared/emf-metrics';
-import { powertoolsMetrics } from '../../functions/shared/powertools-metrics';
-import { powertoolsLogger } from '../../functions/shared/powertools-log';
+import { emfMetrics } from '../../functions/common/emf-metrics';
+import { powertoolsMetrics } from '../../functions/common/powertools-metrics';
+import { powertoolsLogger } from '../../functions/common/powertools-log';
 
 function captureStdout(): { lines: () => any[]; restore: () => void } {
   const chunks: string[] = [];

@@ -12,7 +12,8 @@
  *   every stored-version read); every read is answered once before anything is written, so a
  *   refusal fails the whole transaction with that entry's standalone error and nothing is sent.
  *   Then the writes go to the backend as one transaction, pinned to the versions checked, and the
- *   reads are answered again afterwards (R4 transaction processing: GETs are processed last).
+ *   reads are answered again afterwards (R4 transaction processing: GETs are processed last); a
+ *   transaction of reads only is answered by its first pass.
  */
 import { isExportOperation } from '../core/bulk-export';
 import { FhirgateError, RequestError } from '../core/errors';
@@ -43,18 +44,27 @@ async function transaction(ctx: PepContext, entries: readonly unknown[], enforce
   const requests = entries.map((raw, i) => atEntry(i, () => parseEntry(raw)));
   // Decide every entry before anything is written.
   const writes = new Map<number, PreparedWrite>();
+  const reads = new Map<number, ProxyResponse>();
+  let readRemovals = 0;
   for (const [i, req] of requests.entries()) {
     if (isWrite(req)) {
       writes.set(i, await atEntryAsync(i, () => prepareWrite(ctx, plan(ctx.principal, ctx.settings, req) as WritePlan)));
     } else {
-      await atEntryAsync(i, () => enforce(ctx, req)); // a refusal fails the whole transaction
+      const before = ctx.audit.removed;
+      reads.set(i, await atEntryAsync(i, () => enforce(ctx, req))); // a refusal fails the whole transaction
+      readRemovals += ctx.audit.removed - before;
     }
   }
-  const written = writes.size > 0 ? await sendWrites(ctx, entries, writes) : new Map<number, ProxyResponse>();
-  const out: Entry[] = [];
-  for (const [i, req] of requests.entries()) {
-    out.push(toEntry(written.get(i) ?? (await answer(ctx, () => enforce(ctx, req)))));
+  let answers: ReadonlyMap<number, ProxyResponse> = reads;
+  if (writes.size > 0) {
+    const written = await sendWrites(ctx, entries, writes);
+    // The reads are answered again, after the writes (R4: GETs are processed last); their first
+    // answers only decided whether the transaction may run, so their removals are not counted twice.
+    ctx.audit.removed -= readRemovals;
+    for (const i of reads.keys()) written.set(i, await answer(ctx, () => enforce(ctx, requests[i]!)));
+    answers = written;
   }
+  const out = requests.map((_req, i) => toEntry(answers.get(i)!));
   return json(200, { resourceType: 'Bundle', type: 'transaction-response', entry: out });
 }
 

@@ -81,3 +81,10 @@ test('a system client\'s _count=1000 reaches the backend as 100', async () => {
   await call(system, 'GET', 'Observation?_count=1000');
   expect(sent.map((r) => r.path)).toEqual(['Observation?_count=100']);
 });
+
+test('a transaction of reads only asks the backend once per read (the decision pass is the answer)', async () => {
+  sent.length = 0;
+  const r = await call(alice, 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 'Patient/pat-alice' } }, { request: { method: 'GET', url: 'Observation/obs-alice-glucose' } }] });
+  expect((r.body as any).entry.map((e: any) => e.response.status)).toEqual(['200 OK', '200 OK']);
+  expect(sent.map((q) => q.path)).toEqual(['Patient/pat-alice', 'Observation/obs-alice-glucose']);
+});

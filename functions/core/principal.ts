@@ -14,7 +14,7 @@
  * issuer, each shape refuses the other's scopes, so neither can pass for the other.
  */
 import { AccessDeniedError, TokenError } from './errors';
-import { ResourceScope, ScopeSet, mixesSystemWithUserScopes, parseScopeString } from './scopes';
+import { ResourceScope, ScopeSet, mixesSystemWithUserScopes, parseScopeString, parseScopeStringShared } from './scopes';
 import { intersectScopes, scopesOfContext } from './scope-check';
 import { AuthzSettings, Role, isRole } from './settings';
 import { FHIR_ID, parseFhirUser } from './ids';
@@ -83,7 +83,7 @@ export function classifyClaims(claims: Readonly<Record<string, unknown>>, client
     // Delegation (RFC 8693 `act`) is only meaningful from fhirgate's own exchange issuer.
     throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'delegation claim "act" is not accepted from this issuer', { claim: 'act' });
   }
-  const scopes = parseScopeString(optionalStringClaim(claims, 'scope'));
+  const scopes = parseScopeStringShared(optionalStringClaim(claims, 'scope'));
   if (scopes.errors.length > 0) {
     const first = scopes.errors[0]!;
     throw new TokenError('ERR_SCOPE_INVALID', `token carries an invalid SMART scope "${truncate(first.raw)}": ${first.reason}`, { claim: 'scope' });
@@ -180,7 +180,7 @@ export function classifyDelegatedClaims(claims: Readonly<Record<string, unknown>
   if (fhirUser !== undefined && !parseFhirUser(fhirUser)) {
     throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'claim "fhirUser" is not Type/id', { claim: 'fhirUser' });
   }
-  const set = parseScopeString(optionalStringClaim(claims, 'scope'));
+  const set = parseScopeStringShared(optionalStringClaim(claims, 'scope'));
   const onlyPatientScopes =
     set.errors.length === 0 && set.smart.length === 0 && set.foreign.length === 0 && set.resource.length > 0 && set.resource.every((s) => s.context === 'patient');
   if (!onlyPatientScopes) {
@@ -208,7 +208,7 @@ export function classifyBackendClaims(claims: Readonly<Record<string, unknown>>,
   if (!allowed.includes(clientId)) {
     throw new TokenError('ERR_TOKEN_CLAIM_INVALID', 'client is not an allowed backend client', { claim: 'client_id', expected: allowed });
   }
-  const scopes = parseScopeString(optionalStringClaim(claims, 'scope'));
+  const scopes = parseScopeStringShared(optionalStringClaim(claims, 'scope'));
   const onlySystemScopes =
     scopes.errors.length === 0 && scopes.smart.length === 0 && scopes.foreign.length === 0 && scopes.resource.length > 0 && scopes.resource.every((s) => s.context === 'system');
   if (!onlySystemScopes) throw new TokenError('ERR_SCOPE_INVALID', 'a token without "act" must carry system/ scopes and nothing else', { claim: 'scope' });

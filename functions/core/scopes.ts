@@ -148,6 +148,35 @@ export function parseScopeString(scope: string | undefined): ScopeSet {
   return Object.freeze({ resource, smart, foreign, errors, contexts });
 }
 
+/**
+ * `parseScopeString` through a small memo: the same few scope strings arrive on every request
+ * (a token's `scope` claim, the authorizer context the PEP reads back), and parsing one again was
+ * a tenth of the authorizer's own work (bench profile). The sets are frozen to the array level
+ * (and each ResourceScope is frozen already), so a caller cannot change what the next one gets;
+ * the memo is bounded in entries and in text length, so sprayed scope strings only cost a parse.
+ */
+export function parseScopeStringShared(scope: string | undefined): ScopeSet {
+  if (scope === undefined || scope.length > MAX_SHARED_SCOPE_TEXT) return parseScopeString(scope);
+  let set = sharedSets.get(scope);
+  if (set === undefined) {
+    const parsed = parseScopeString(scope);
+    set = Object.freeze({
+      resource: Object.freeze(parsed.resource),
+      smart: Object.freeze(parsed.smart),
+      foreign: Object.freeze(parsed.foreign),
+      errors: Object.freeze(parsed.errors),
+      contexts: parsed.contexts,
+    });
+    if (sharedSets.size >= MAX_SHARED_SETS) sharedSets.clear();
+    sharedSets.set(scope, set);
+  }
+  return set;
+}
+
+const sharedSets = new Map<string, ScopeSet>();
+const MAX_SHARED_SETS = 256;
+const MAX_SHARED_SCOPE_TEXT = 4096;
+
 /** v2 canonical text of a resource scope, e.g. 'patient/Observation.rs?category=laboratory' */
 export function formatScope(s: ResourceScope): string {
   const letters = PERMISSIONS.filter((p) => s.permissions.has(p)).join('');

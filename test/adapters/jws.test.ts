@@ -67,3 +67,31 @@ describe('verifyJwsSignature', () => {
     expect(() => verifyJwsSignature(decodeJws(token), rsa.publicKey)).toThrow(JwtInvalidSignatureAlgorithmError);
   });
 });
+
+describe('what decodeJws shares between tokens cannot leak from one to the next', () => {
+  test('a header decoded before is frozen: a caller cannot change what the next token with that header gets', () => {
+    const token = jwt({ alg: 'RS256', kid: 'k1', x: { y: 1 } }, { sub: 'x' });
+    const first = decodeJws(token).header as Record<string, unknown>;
+    expect(Object.isFrozen(first) && Object.isFrozen(first.x)).toBe(true);
+    expect(() => {
+      'use strict';
+      first.alg = 'none';
+    }).toThrow(TypeError);
+    expect(decodeJws(jwt({ alg: 'RS256', kid: 'k1', x: { y: 1 } }, { sub: 'y' })).header).toEqual({ alg: 'RS256', kid: 'k1', x: { y: 1 } });
+  });
+
+  test('signatures are checked against their own token, whatever was decoded in between', () => {
+    const a = jwt({ alg: 'RS256' }, { sub: 'a' }, rs256(rsa.privateKey));
+    const b = jwt({ alg: 'RS256' }, { sub: 'b'.repeat(5000) }, rs256(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey));
+    const decodedA = decodeJws(a);
+    const decodedB = decodeJws(b); // a longer token: the scratch buffer grows
+    expect(verifyJwsSignature(decodedB, rsa.publicKey)).toBe(false);
+    expect(verifyJwsSignature(decodedA, rsa.publicKey)).toBe(true);
+    expect(decodedA.payload).toEqual({ sub: 'a' });
+  });
+
+  test('values that merely mention the prototype keys are kept as they are', () => {
+    const { payload } = decodeJws(jwt({ alg: 'RS256' }, { note: 'constructor __proto__', path: 'a\\b' }));
+    expect(payload).toEqual({ note: 'constructor __proto__', path: 'a\\b' });
+  });
+});

@@ -9,6 +9,7 @@ import {
   mixesSystemWithUserScopes,
   parseScope,
   parseScopeString,
+  parseScopeStringShared,
   PERMISSIONS,
 } from '../../functions/core/scopes';
 import type { Permission, ResourceScope } from '../../functions/core/scopes';
@@ -287,5 +288,24 @@ describe('parseScopeString', () => {
     expect(set.errors).toEqual([]);
     expect(set.resource).toHaveLength(1);
     expect(set.foreign).toHaveLength(1);
+  });
+});
+
+describe('parseScopeStringShared: parseScopeString through a bounded memo', () => {
+  test.each(['', 'patient/*.rs openid', 'user/Observation.rs?category=laboratory x', 'patient/Observation.sr', 'system/*.cruds system/*.cruds'])('%j parses as parseScopeString does', (text) => {
+    expect(parseScopeStringShared(text)).toEqual(parseScopeString(text));
+    expect(parseScopeStringShared(text)).toBe(parseScopeStringShared(text));
+  });
+
+  test('a shared set cannot be changed by one caller for the next', () => {
+    const set = parseScopeStringShared('patient/*.rs openid launch-x');
+    for (const list of [set.resource, set.smart, set.foreign, set.errors]) expect(Object.isFrozen(list)).toBe(true);
+    expect(Object.isFrozen(set.resource[0])).toBe(true);
+  });
+
+  test('undefined and very long texts are parsed each time, never kept', () => {
+    expect(parseScopeStringShared(undefined)).toEqual(parseScopeString(undefined));
+    const long = Array.from({ length: 600 }, (_, i) => `patient/Type${String.fromCharCode(65 + (i % 26))}.rs`).join(' ');
+    expect(parseScopeStringShared(long)).not.toBe(parseScopeStringShared(long));
   });
 });

@@ -29,9 +29,7 @@ export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 export const BUNDLE_BUDGET_BYTES: Readonly<Record<FunctionName, number>> = {
   authorizer: 60 * 1024,
   'fhir-proxy': 200 * 1024,
-  // +12 KiB for the valibot schema that validates settings, issuers and discovery at cold start
-  // (functions/core/settings.ts; about 6 KB minified in this bundle, measured with buildFunctionBundle).
-  'token-exchange': 112 * 1024,
+  'token-exchange': 100 * 1024,
 };
 
 /** The bundle every function ships: Node.js 24 (the functions' runtime, nodejs24.x), minified CommonJS. */

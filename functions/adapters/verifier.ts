@@ -6,7 +6,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { assertStringEquals } from 'aws-jwt-verify/assert';
-import { CognitoJwtVerifier, validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
 import {
   FetchError,
   JwtBaseError,
@@ -25,6 +24,7 @@ import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { KeyObjectCache } from 'aws-jwt-verify/jwt-verifier';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { TokenError } from '../core/errors';
+import { assertCognitoAccessClaims, cognitoIssuer } from './cognito-claims';
 import { JwksFetcher } from './jwks-fetcher';
 import type { TrustedIssuer } from '../core/settings';
 import { decodeJws, DecodedJws, verifyJwsSignature } from './jws';
@@ -89,11 +89,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   // aws-jwt-verify's cache of JWK → KeyObject (per issuer, kid and alg): a key is imported once.
   const keys = new KeyObjectCache();
   const clientId = [...options.clientIds];
-  const cognitoChecks = (_header: JwtHeader, payload: JwtPayload) => validateCognitoJwtFields(payload, { tokenUse: 'access', clientId });
+  const cognitoChecks = (_header: JwtHeader, payload: JwtPayload) => assertCognitoAccessClaims(payload, clientId);
   const byIssuer = new Map<string, IssuerVerifier>();
   for (const trusted of options.issuers) {
     if (trusted.kind === 'cognito') {
-      const { issuer, jwksUri } = CognitoJwtVerifier.parseUserPoolId(trusted.userPoolId);
+      const { issuer, jwksUri } = cognitoIssuer(trusted.userPoolId);
       byIssuer.set(issuer, { trusted, issuer, jwksUri, audience: null, check: cognitoChecks });
     } else if (trusted.kind === 'cognito-compatible') {
       byIssuer.set(trusted.issuer, { trusted, issuer: trusted.issuer, jwksUri: trusted.jwksUri, audience: null, check: cognitoChecks });

@@ -1,23 +1,38 @@
 /**
- * Signature verification of client assertions with aws-jwt-verify, against the keys of the
- * client's registration:
- * - a JWKS URL: one `JwtVerifier` per client with its own JWKS cache, so a `kid` it has not seen
+ * Signature verification of client assertions against the keys of the client's registration,
+ * with aws-jwt-verify's JWKS cache, key checks and claim checks:
+ * - a JWKS URL: one JWKS cache per client with its own key objects, so a `kid` it has not seen
  *   fetches the JWKS again (key rotation), rate-limited per URL by a penalty box (kid spraying),
  *   and the whole cache is dropped after `jwksMaxAgeSeconds` (a key the client withdrew stops
  *   verifying within that time, whatever its kid);
- * - an inline JWKS: `verifyJwtSync` against the stored keys, nothing fetched.
+ * - an inline JWKS: the stored keys, nothing fetched.
+ * The steps after the key is found are aws-jwt-verify's `verifyDecomposedJwtSync` in its order
+ * (signing JWK, header alg = JWK alg, signature, `iss`/`exp`/`nbf`, then `checkKey`), on the
+ * assertion decoded once by adapters/jws.ts, the decoder the authorizer uses; the JwtVerifier
+ * class is not imported: it weighed a tenth of this bundle (lib/function-bundle.ts budgets).
  * The `jku` header is never fetched (core/client-assertion.ts only compares it). Every failure is
  * `invalid_client` (SMART Backend Services: signature, unknown key, unreachable JWKS alike).
  */
-import { JwtVerifier } from 'aws-jwt-verify';
-import { FetchError, JwtBaseError, KidNotFoundInJwksError, NonRetryableFetchError, WaitPeriodNotYetEndedJwkError } from 'aws-jwt-verify/error';
+import { createPublicKey, KeyObject } from 'node:crypto';
+import { assertStringEquals } from 'aws-jwt-verify/assert';
+import {
+  FetchError,
+  JwtBaseError,
+  JwtInvalidSignatureAlgorithmError,
+  JwtInvalidSignatureError,
+  KidNotFoundInJwksError,
+  NonRetryableFetchError,
+  WaitPeriodNotYetEndedJwkError,
+} from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { Jwk, Jwks, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import { assertIsJwks, assertIsSignatureJwk, findJwkInJwks, Jwk, SignatureJwk, SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import { validateJwtFields } from 'aws-jwt-verify/jwt';
 import type { JwtHeader } from 'aws-jwt-verify/jwt-model';
-import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import { KeyObjectCache } from 'aws-jwt-verify/jwt-verifier';
 import { ASSERTION_ALGORITHMS, AssertionAlgorithm, BackendClient } from '../core/client-assertion';
 import { OAuthError } from '../core/oauth-error';
 import { isLoopbackHttp } from '../adapters/jwks-fetcher';
+import { decodeJws, DecodedJws, verifyJwsSignature } from '../adapters/jws';
 
 export interface AssertionVerifier {
   /** Verify the assertion's signature with the client's registered keys; the verified claims, or OAuthError `invalid_client`. */
@@ -45,34 +60,58 @@ export function createAssertionVerifier(options: AssertionVerifierOptions = {}):
   const fetcher = options.fetcher ?? new BoundedJwksFetcher();
   const maxAgeMs = (options.jwksMaxAgeSeconds ?? 300) * 1000;
   const clock = options.now ?? Date.now;
-  const cached = new Map<string, { verify: (jwt: string) => Promise<unknown>; created: number }>();
+  const cached = new Map<string, { jwksCache: SimpleJwksCache; keys: KeyObjectCache; created: number }>();
 
+  /** The JWKS cache and imported keys of one client's JWKS URL, started over after `maxAgeMs`. */
   const byUri = (clientId: string, uri: string) => {
     const key = JSON.stringify([clientId, uri]);
     const hit = cached.get(key);
-    if (hit && clock() - hit.created < maxAgeMs) return hit.verify;
+    if (hit && clock() - hit.created < maxAgeMs) return hit;
     const jwksCache = new SimpleJwksCache({ fetcher, penaltyBox: new SimplePenaltyBox({ waitSeconds: options.unknownKidWaitSeconds ?? 10 }) });
-    // iss is checked again here; aud, exp and jti are the core's (the token URL or the issuer, injectable clock).
-    const verifier = JwtVerifier.create({ issuer: clientId, audience: null, jwksUri: uri, customJwtCheck: checkKey }, { jwksCache });
     if (cached.size >= MAX_CACHED_CLIENTS) cached.clear();
-    const entry = { verify: (jwt: string) => verifier.verify(jwt), created: clock() };
+    const entry = { jwksCache, keys: new KeyObjectCache(), created: clock() };
     cached.set(key, entry);
-    return entry.verify;
+    return entry;
   };
 
   return {
     async verify(assertion, client) {
       try {
-        const claims =
-          client.keys.kind === 'jwks_uri'
-            ? await byUri(client.clientId, client.keys.uri)(assertion)
-            : verifyJwtSync(assertion, client.keys.jwks as unknown as Jwks, { issuer: client.clientId, audience: null, customJwtCheck: checkKey });
-        return claims as Readonly<Record<string, unknown>>;
+        const jws = decodeJws(assertion);
+        const alg = jws.header.alg as JwkAlg;
+        if (client.keys.kind === 'jwks_uri') {
+          const { jwksCache, keys } = byUri(client.clientId, client.keys.uri);
+          const jwk = await jwksCache.getJwk(client.keys.uri, jws);
+          return verified(jws, jwk, client.clientId, (k) => keys.transformJwkToKeyObjectSync(k, alg, jws.payload.iss) as KeyObject);
+        }
+        // The registry's JWKS is read as stored: no key object outlives the request that imported it.
+        const jwks = client.keys.jwks as unknown as Parameters<typeof assertIsJwks>[0];
+        assertIsJwks(jwks);
+        const jwk = typeof jws.header.kid === 'string' ? findJwkInJwks(jwks, jws.header.kid) : undefined;
+        if (!jwk) throw new KidNotFoundInJwksError(`JWK for kid ${jws.header.kid} not found in the JWKS`);
+        return verified(jws, jwk, client.clientId, (k) => createPublicKey({ key: k, format: 'jwk' }));
       } catch (err) {
         throw toOAuthError(err);
       }
     },
   };
+}
+
+type JwkAlg = Parameters<KeyObjectCache['transformJwkToKeyObjectSync']>[1];
+
+/**
+ * aws-jwt-verify's `verifyDecomposedJwtSync` once the JWK is chosen: a signing JWK whose alg (if
+ * it names one) is the header's, the signature (only RS/ES/EdDSA algs: adapters/jws.ts), `iss` =
+ * the client and `exp`/`nbf`, then the key rules (`checkKey`). aud, exp's ceiling and jti are the
+ * core's (the token URL or the issuer, injectable clock).
+ */
+function verified(jws: DecodedJws, jwk: Jwk, clientId: string, keyOf: (jwk: SignatureJwk) => KeyObject): Readonly<Record<string, unknown>> {
+  assertIsSignatureJwk(jwk);
+  if (jwk.alg) assertStringEquals('JWT signature algorithm', jws.header.alg, jwk.alg, JwtInvalidSignatureAlgorithmError);
+  if (!verifyJwsSignature(jws, keyOf(jwk))) throw new JwtInvalidSignatureError('Invalid signature');
+  validateJwtFields(jws.payload, { issuer: clientId, audience: null });
+  checkKey({ header: jws.header, jwk });
+  return jws.payload as Readonly<Record<string, unknown>>;
 }
 
 /**

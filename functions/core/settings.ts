@@ -1,12 +1,12 @@
 /**
- * The configuration the Lambdas receive as JSON, as one valibot schema module: the typed
+ * The configuration the Lambdas receive as JSON, as one schema module (core/schema.ts): the typed
  * authorization settings (roles, their default and ceiling scopes, machine ceilings, the shared
  * resource types), the trusted token issuers and the SMART discovery values. The CDK stack and
  * the local stack feed the same objects to the Lambdas, so a setting means the same thing
  * everywhere; `SETTINGS_SCHEMA` also yields the JSON Schema of the settings file
  * (`docs/settings.schema.json`). Every error names the bad key.
  */
-import * as v from 'valibot';
+import { array, boolean, check, described, literal, looseObject, minItems, nonEmpty, optional, parseOrThrow, strictObject, string, variant } from './schema';
 import { parseScopeString } from './scopes';
 
 /** A user role. The role decides which scopes apply and how the patient list is interpreted. */
@@ -83,30 +83,29 @@ export function isRole(value: unknown): value is Role {
 }
 
 /** One SMART resource scope (`patient/Observation.rs`, `system/*.cruds`); `openid` and other non-FHIR scopes are not. */
-const resourceScope = v.pipe(
-  v.string(),
-  v.check((s) => {
+const resourceScope = string(
+  check((s) => {
     const parsed = parseScopeString(s);
     return parsed.errors.length === 0 && parsed.resource.length === 1;
-  }, (issue) => `${JSON.stringify(issue.input)} is not a SMART resource scope`),
+  }, (s) => `${JSON.stringify(s)} is not a SMART resource scope`),
 );
-const scopeList = v.array(resourceScope);
-const nonEmpty = v.pipe(v.string(), v.nonEmpty('must not be empty'));
+const scopeList = array(resourceScope);
+const nonEmptyString = string(nonEmpty('must not be empty'));
 
-const ROLE_SCHEMA = v.strictObject({
-  defaultScopes: v.pipe(scopeList, v.description('Scopes granted when a user token carries no FHIR scopes (Cognito sign-in tokens).')),
-  ceilingScopes: v.pipe(scopeList, v.description('The most this role can ever hold: effective = token scopes ∩ ceiling.')),
-  group: v.pipe(nonEmpty, v.description('The Cognito group that confirms the role.')),
+const ROLE_SCHEMA = strictObject({
+  defaultScopes: described(scopeList, { description: 'Scopes granted when a user token carries no FHIR scopes (Cognito sign-in tokens).' }),
+  ceilingScopes: described(scopeList, { description: 'The most this role can ever hold: effective = token scopes ∩ ceiling.' }),
+  group: described(nonEmptyString, { description: 'The Cognito group that confirms the role.' }),
 });
 
 /** The settings file (`-c settingsFile=…`, the `FHIRGATE_SETTINGS` variable): `AuthzSettings`. */
-export const SETTINGS_SCHEMA = v.pipe(
-  v.strictObject({
-    roles: v.strictObject({ patient: ROLE_SCHEMA, practitioner: ROLE_SCHEMA, guardian: ROLE_SCHEMA }),
-    systemCeilingScopes: v.pipe(scopeList, v.description('Ceiling for machine tokens: effective = token scopes ∩ this.')),
-    sharedResourceTypes: v.pipe(v.array(nonEmpty), v.description('Resource types outside every patient compartment, readable when scopes cover them.')),
+export const SETTINGS_SCHEMA = described(
+  strictObject({
+    roles: strictObject({ patient: ROLE_SCHEMA, practitioner: ROLE_SCHEMA, guardian: ROLE_SCHEMA }),
+    systemCeilingScopes: described(scopeList, { description: 'Ceiling for machine tokens: effective = token scopes ∩ this.' }),
+    sharedResourceTypes: described(array(nonEmptyString), { description: 'Resource types outside every patient compartment, readable when scopes cover them.' }),
   }),
-  v.title('fhirgate authorization settings'),
+  { title: 'fhirgate authorization settings' },
 );
 
 /**
@@ -133,15 +132,17 @@ export type TrustedIssuer =
    */
   | { readonly kind: 'fhirgate-exchange'; readonly issuer: string; readonly jwksUri: string; readonly audience: string };
 
-const ISSUERS_SCHEMA = v.pipe(
-  v.array(
-    v.variant('kind', [
-      v.strictObject({ kind: v.literal('cognito'), userPoolId: nonEmpty }),
-      v.strictObject({ kind: v.literal('cognito-compatible'), issuer: nonEmpty, jwksUri: nonEmpty }),
-      v.strictObject({ kind: v.literal('fhirgate-exchange'), issuer: nonEmpty, jwksUri: nonEmpty, audience: nonEmpty }),
-    ], 'is not a trusted issuer (kind cognito, cognito-compatible or fhirgate-exchange)'),
+const ISSUERS_SCHEMA = array(
+  variant(
+    'kind',
+    [
+      strictObject({ kind: literal('cognito'), userPoolId: nonEmptyString }),
+      strictObject({ kind: literal('cognito-compatible'), issuer: nonEmptyString, jwksUri: nonEmptyString }),
+      strictObject({ kind: literal('fhirgate-exchange'), issuer: nonEmptyString, jwksUri: nonEmptyString, audience: nonEmptyString }),
+    ],
+    'is not a trusted issuer (kind cognito, cognito-compatible or fhirgate-exchange)',
   ),
-  v.minLength(1, 'must list at least one trusted issuer'),
+  minItems(1, 'must list at least one trusted issuer'),
 );
 
 /** Validate the trusted issuers (`FHIRGATE_TRUSTED_ISSUERS`); TypeError naming the bad entry. */
@@ -149,36 +150,20 @@ export function parseTrustedIssuers(value: unknown, name = 'trusted issuers'): T
   return parseOrThrow(ISSUERS_SCHEMA, value, name);
 }
 
-const DISCOVERY_SCHEMA = v.looseObject({
-  issuer: nonEmpty,
-  tokenEndpoint: nonEmpty,
-  jwksUri: nonEmpty,
-  backendServices: v.boolean(),
-  clientSecrets: v.boolean(),
-  scopesSupported: v.array(v.string()),
-  cognito: v.optional(v.strictObject({ issuer: nonEmpty, tokenEndpoint: nonEmpty })),
+const DISCOVERY_SCHEMA = looseObject({
+  issuer: nonEmptyString,
+  tokenEndpoint: nonEmptyString,
+  jwksUri: nonEmptyString,
+  backendServices: boolean(),
+  clientSecrets: boolean(),
+  scopesSupported: array(string()),
+  cognito: optional(strictObject({ issuer: nonEmptyString, tokenEndpoint: nonEmptyString })),
 });
 
 /** The values SMART discovery publishes (`FHIRGATE_DISCOVERY`); the proxy's DiscoveryConfig. */
-export type DiscoverySettings = v.InferOutput<typeof DISCOVERY_SCHEMA>;
+export type DiscoverySettings = NonNullable<(typeof DISCOVERY_SCHEMA)['type']>;
 
 /** Validate the discovery values; TypeError naming the bad key. */
 export function parseDiscovery(value: unknown, name = 'discovery'): DiscoverySettings {
   return parseOrThrow(DISCOVERY_SCHEMA, value, name);
-}
-
-/** `prefix at a.b[0].c: message` for the first issue; TypeError, because bad configuration is a deployment mistake. */
-function parseOrThrow<S extends v.GenericSchema>(schema: S, value: unknown, prefix: string): v.InferOutput<S> {
-  const result = v.safeParse(schema, value, { abortEarly: true });
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const path = (issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('').replace(/^\./, '');
-  throw new TypeError(`${prefix} at ${path || '(root)'}: ${describe(issue)}`);
-}
-
-function describe(issue: v.BaseIssue<unknown>): string {
-  if (issue.kind !== 'schema' || issue.type === 'variant') return issue.message;
-  if (issue.expected === 'never') return 'is not a known key';
-  if (issue.received === 'undefined' && issue.expected?.startsWith('"')) return 'is required';
-  return `expected ${issue.expected}, got ${issue.received}`;
 }

@@ -1,7 +1,7 @@
 /**
  * functions/core is the pure domain (docs/design.md "Layout"): no AWS SDK, no Lambda types, no
  * network, no file system. The check reads every import: other core modules, and the few kept
- * libraries that are pure functions themselves (valibot schemas, rfc6902 JSON Patch).
+ * libraries that are pure functions themselves (rfc6902 JSON Patch).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const CORE = join(__dirname, '../../functions/core');
 const files = readdirSync(CORE).filter((f) => f.endsWith('.ts'));
 /** Pure libraries core may use: no I/O, no globals, no AWS. */
-const PURE_LIBRARIES = ['valibot', 'rfc6902'];
+const PURE_LIBRARIES = ['rfc6902'];
 
 test('core has source files to check', () => {
   expect(files.length).toBeGreaterThan(5);

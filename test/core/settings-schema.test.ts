@@ -1,7 +1,7 @@
 /**
- * The settings file's JSON Schema (docs/settings.schema.json) is generated from the valibot schema
- * the Lambdas validate with; this fails when the committed file is stale
- * (`npm run gen:settings-schema`). The valibot schema itself names the bad key in its errors.
+ * The settings file's JSON Schema (docs/settings.schema.json) is generated from the schema the
+ * Lambdas validate with (core/settings.ts); this fails when the committed file is stale
+ * (`npm run gen:settings-schema`). The schema itself names the bad key in its errors.
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SETTINGS, parseDiscovery, parseSettings, parseTrustedIssuers } from '../../functions/core/settings';

@@ -4,6 +4,7 @@
  * not through the gateway: an operator holds no FHIR token. HealthLake URLs are SigV4-signed with
  * the operator's credentials, through the same backend client the proxy uses.
  */
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { DependencyError } from '../../functions/core/errors';
 import { createHttpBackend, createSigV4Signer, FhirBackend } from '../../functions/fhir-proxy/backend';
 import { CliError, failure, isUnreachable } from './errors';
@@ -30,7 +31,9 @@ export function openFhirStore(baseUrl: string): FhirStore {
     throw new CliError(`FHIR store URL ${JSON.stringify(baseUrl)} is not an absolute URL`);
   }
   const region = healthLakeRegion(url);
-  const backend: FhirBackend = createHttpBackend({ baseUrl, timeoutMs: 10_000, signer: region ? createSigV4Signer({ region }) : undefined });
+  // The operator's credentials: the SDK's chain (environment, profiles and SSO, container and instance roles).
+  const signer = region ? createSigV4Signer({ region, credentials: defaultProvider() }) : undefined;
+  const backend: FhirBackend = createHttpBackend({ baseUrl, timeoutMs: 10_000, signer });
   const send = async (doing: string, req: Parameters<FhirBackend['send']>[0]) => {
     try {
       return await backend.send(req);

@@ -34,7 +34,7 @@ import { DependencyError, FhirgateError } from '../core/errors';
 import type { RequestSigner } from './sigv4';
 
 export { createSigV4Signer } from './sigv4';
-export type { RequestSigner, SigV4SignerOptions } from './sigv4';
+export type { AwsCredentials, RequestSigner, SigV4SignerOptions } from './sigv4';
 
 export interface BackendRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -253,7 +253,7 @@ async function signed(signer: RequestSigner, req: Parameters<RequestSigner['sign
     return await signer.sign(req);
   } catch (err) {
     if (err instanceof FhirgateError) throw err;
-    // Usually no credentials (the provider chain found none, or STS failed): fail closed.
+    // Usually no credentials (none in the environment, or the CLI's provider chain failed): fail closed.
     throw new DependencyError('ERR_DEPENDENCY_FAILED', 'FHIR backend request signing failed', { actual: errorName(err) });
   }
 }

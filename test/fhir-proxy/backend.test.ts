@@ -591,7 +591,7 @@ describe('SigV4 for HealthLake', () => {
     expect(await resign(seen)).toBe(seen.headers.authorization);
   });
 
-  test('without explicit credentials the default provider chain is used (environment first)', async () => {
+  test("without explicit credentials the environment's are used (what Lambda gives the function's role)", async () => {
     const saved = { ...process.env };
     process.env.AWS_ACCESS_KEY_ID = 'AKIDFROMENV';
     process.env.AWS_SECRET_ACCESS_KEY = 'secret-from-env';
@@ -602,6 +602,20 @@ describe('SigV4 for HealthLake', () => {
       const backend: FhirBackend = createHttpBackend({ baseUrl: `${srv.origin}/r4`, signer: createSigV4Signer({ region: 'eu-west-1' }) });
       await backend.send({ method: 'GET', path: 'Patient/pat-1' });
       expect(String(srv.seen[0].headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFROMENV\/\d{8}\/eu-west-1\/healthlake\/aws4_request, /);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('no credentials in the environment → 502, nothing sent', async () => {
+    const saved = { ...process.env };
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    try {
+      const srv = await startServer(echoOk);
+      const backend: FhirBackend = createHttpBackend({ baseUrl: `${srv.origin}/r4`, signer: createSigV4Signer({ region: 'eu-west-1' }) });
+      await expect(backend.send({ method: 'GET', path: 'Patient/pat-1' })).rejects.toMatchObject({ status: 502, message: 'FHIR backend request signing failed' });
+      expect(srv.seen).toHaveLength(0);
     } finally {
       process.env = saved;
     }

@@ -29,7 +29,15 @@
  * Failures fail closed as DependencyError: timeout → 504, unreachable, redirected or oversized →
  * 502, never with the backend's body in the message. HTTP error statuses are answers, not
  * failures: they are returned and the proxy decides what to pass on.
+ *
+ * Transport — node:http(s), not fetch: the first fetch in a process loads undici (its HTTP
+ * parser is WebAssembly), about 35 ms of the proxy's cold start where node:http costs 3 ms
+ * (bench: `npm run bench -- --only cold --profile DIR`). Keep-alive comes from Node's global
+ * agents (on by default since Node 19), as it came from undici's.
  */
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
 import { DependencyError, FhirgateError } from '../core/errors';
 import type { RequestSigner } from './sigv4';
 
@@ -66,9 +74,12 @@ export interface HttpBackendOptions {
   readonly maxResponseBytes?: number;
   /** SigV4 for HealthLake; absent for a plain FHIR server. Requires https except to loopback. */
   readonly signer?: RequestSigner;
-  /** @default globalThis.fetch */
-  readonly fetchImpl?: typeof fetch;
+  /** Starts one HTTP exchange (tests: a fake server stream). @default node:https or node:http `request`, by the base URL's scheme */
+  readonly request?: HttpRequestFn;
 }
+
+/** node:http's `request(url, options, onResponse)`. */
+export type HttpRequestFn = (url: URL, options: RequestOptions, onResponse: (res: IncomingMessage) => void) => ClientRequest;
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -85,7 +96,7 @@ const BODY_MEDIA_TYPES: ReadonlySet<string> = new Set([
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** The body is returned decoded (fetch undoes gzip/br), so these no longer describe it. */
+/** The body is returned decoded (gzip and deflate are undone), so these no longer describe it. */
 const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 /** Resource path: FHIR types, ids ([A-Za-z0-9\-.]), `_history`, `_search`, `$operation`, slashes. */
@@ -93,7 +104,7 @@ const RESOURCE_PATH = /^[A-Za-z0-9\-._$/]*$/;
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** A FhirBackend over HTTP(S) with fetch; see the module comment for what it lets through. */
+/** A FhirBackend over HTTP(S); see the module comment for what it lets through. */
 export function createHttpBackend(options: HttpBackendOptions): FhirBackend {
   const base = parseBaseUrl(options.baseUrl, options.signer !== undefined);
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -102,7 +113,7 @@ export function createHttpBackend(options: HttpBackendOptions): FhirBackend {
   if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
     throw new TypeError('createHttpBackend: maxResponseBytes must be a positive integer');
   }
-  const fetchImpl = options.fetchImpl ?? globalThis.fetch;
+  const request = options.request ?? (base.origin.startsWith('https:') ? httpsRequest : httpRequest);
   const { signer } = options;
 
   return {
@@ -116,7 +127,7 @@ export function createHttpBackend(options: HttpBackendOptions): FhirBackend {
       const url = backendUrl(base, wire.path);
       let headers = backendHeaders(wire);
       if (signer) headers = await signed(signer, { method: wire.method, url, headers, body: wire.body });
-      return exchange(fetchImpl, url, { method: wire.method, headers, body: wire.body }, timeoutMs, maxResponseBytes);
+      return exchange(request, url, { method: wire.method, headers, body: wire.body }, timeoutMs, maxResponseBytes);
     },
   };
 }
@@ -236,7 +247,7 @@ function backendHeaders(req: BackendRequest): Record<string, string> {
     const mediaType = (contentType ?? FHIR_JSON).split(';')[0].trim().toLowerCase();
     // The PEP only forwards bodies it has parsed; any other type here is a bug upstream.
     if (!BODY_MEDIA_TYPES.has(mediaType)) throw new TypeError(`backend: body media type ${JSON.stringify(mediaType.slice(0, 100))} is not allowed`);
-    out['content-type'] = mediaType; // the body is a JS string: fetch sends it as UTF-8
+    out['content-type'] = mediaType; // the body is a JS string: sent as UTF-8
   }
   return out;
 }
@@ -258,78 +269,107 @@ async function signed(signer: RequestSigner, req: Parameters<RequestSigner['sign
   }
 }
 
-/** One fetch with a deadline over the whole exchange and a cap on the body as it streams in. */
-async function exchange(
-  fetchImpl: typeof fetch,
+/**
+ * One request with a deadline over the whole exchange and a cap on the (decoded) body as it
+ * streams in. Whatever ends it first — the answer, the deadline, the cap, an error — settles it,
+ * and every other outcome destroys the connection: nothing more is read from it.
+ */
+function exchange(
+  request: HttpRequestFn,
   url: URL,
   init: { method: string; headers: Record<string, string>; body: string | undefined },
   timeoutMs: number,
   maxBytes: number,
 ): Promise<BackendResponse> {
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  try {
-    const res = await fetchImpl(url, { ...init, redirect: 'manual', signal: controller.signal });
-    // 304 answers a conditional read; every other 3xx would send us (and the signature) elsewhere.
-    if (res.status >= 300 && res.status < 400 && res.status !== 304) {
-      throw new DependencyError('ERR_DEPENDENCY_FAILED', 'backend redirected', { actual: String(res.status) });
+  return new Promise<BackendResponse>((resolve, reject) => {
+    let settled = false;
+    let req: ClientRequest | undefined;
+    let stream: Readable | undefined;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream?.destroy();
+      req?.destroy();
+      reject(err instanceof FhirgateError ? err : new DependencyError('ERR_DEPENDENCY_FAILED', 'FHIR backend unreachable', { actual: errorName(err) }));
+    };
+    const timer = setTimeout(() => fail(new DependencyError('ERR_DEPENDENCY_TIMEOUT', 'FHIR backend timed out')), timeoutMs);
+
+    const headers: Record<string, string> = { ...init.headers, 'accept-encoding': 'gzip, deflate' };
+    if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body, 'utf8'));
+    try {
+      req = request(url, { method: init.method, headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        // 304 answers a conditional read; every other 3xx would send us (and the signature) elsewhere.
+        if (status >= 300 && status < 400 && status !== 304) {
+          res.destroy();
+          return fail(new DependencyError('ERR_DEPENDENCY_FAILED', 'backend redirected', { actual: String(status) }));
+        }
+        if (Number(res.headers['content-length']) > maxBytes) {
+          res.destroy();
+          return fail(tooLarge());
+        }
+        let body: Readable;
+        try {
+          body = decoded(res);
+        } catch (err) {
+          res.destroy();
+          return fail(err);
+        }
+        stream = body;
+        const chunks: Buffer[] = [];
+        let received = 0;
+        body.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBytes) return fail(tooLarge());
+          chunks.push(chunk);
+        });
+        body.on('error', fail);
+        res.on('error', fail);
+        res.on('aborted', () => fail(new Error('aborted')));
+        body.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status, headers: responseHeaders(res.headers), body: Buffer.concat(chunks, received).toString('utf8') });
+        });
+      });
+    } catch (err) {
+      return fail(err);
     }
-    const body = await readCapped(res, maxBytes);
-    return { status: res.status, headers: responseHeaders(res.headers), body };
-  } catch (err) {
-    controller.abort(); // drop the connection: nothing more is read from it
-    if (timedOut) throw new DependencyError('ERR_DEPENDENCY_TIMEOUT', 'FHIR backend timed out');
-    if (err instanceof FhirgateError) throw err;
-    throw new DependencyError('ERR_DEPENDENCY_FAILED', 'FHIR backend unreachable', { actual: errorName(err) });
-  } finally {
-    clearTimeout(timer);
-  }
+    req.on('error', fail);
+    req.end(init.body);
+  });
 }
 
-/** The body as UTF-8 text, failing as soon as it exceeds `maxBytes` (never buffering the rest). */
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  if (Number(res.headers.get('content-length')) > maxBytes) {
-    void res.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder('utf-8');
-  let received = 0;
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.byteLength;
-    if (received > maxBytes) {
-      void reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+/** The body stream, gzip or deflate undone; any other encoding is not something the PEP can read. */
+function decoded(res: IncomingMessage): Readable {
+  const encoding = String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return res;
+  // node:zlib is loaded only when a backend compresses (HealthLake answers identity to most requests).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const zlib = require('node:zlib') as typeof import('node:zlib');
+  if (encoding === 'gzip' || encoding === 'x-gzip') return res.pipe(zlib.createGunzip());
+  if (encoding === 'deflate') return res.pipe(zlib.createInflate());
+  throw new DependencyError('ERR_DEPENDENCY_FAILED', 'backend response encoding not supported', { actual: encoding.slice(0, 40) });
 }
 
 function tooLarge(): DependencyError {
   return new DependencyError('ERR_DEPENDENCY_FAILED', 'backend response too large');
 }
 
-function responseHeaders(headers: Headers): Record<string, string> {
+function responseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  headers.forEach((value, name) => {
-    const key = name.toLowerCase();
-    if (!DROPPED_RESPONSE_HEADERS.has(key)) out[key] = value;
-  });
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
   return out;
 }
 
 /** A short, non-sensitive label for logs: the system error code (ECONNREFUSED, …) or the error's name. */
 function errorName(err: unknown): string {
-  // Duck-typed, not `instanceof Error`: fetch's errors may come from another realm (jest's vm).
+  // Duck-typed, not `instanceof Error`: errors may come from another realm (jest's vm).
   const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; code?: unknown; cause?: { code?: unknown } };
   if (typeof e.cause?.code === 'string') return e.cause.code;
   if (typeof e.code === 'string') return e.code;

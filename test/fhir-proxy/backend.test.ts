@@ -4,11 +4,12 @@
  * and how every failure fails closed (504 timeout, 502 unreachable / reset / redirect / oversize).
  */
 import { createHash } from 'node:crypto';
-import http from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHttpBackend, createSigV4Signer, type FhirBackend } from '../../functions/fhir-proxy/backend';
+import { createHttpBackend, createSigV4Signer, type FhirBackend, type HttpRequestFn } from '../../functions/fhir-proxy/backend';
 import { DependencyError } from '../../functions/core/errors';
 
 interface Seen {
@@ -85,7 +86,7 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-/** Headers fetch itself adds on the wire; anything else the server sees must come from the allow-list. */
+/** Headers the HTTP client itself adds on the wire; anything else the server sees must come from the allow-list. */
 const TRANSPORT_HEADERS = ['host', 'connection', 'content-length', 'transfer-encoding', 'user-agent', 'accept-encoding', 'accept-language', 'sec-fetch-mode'];
 const ALLOWED_HEADERS = ['accept', 'content-type', 'if-match', 'if-none-exist', 'if-none-match', 'if-modified-since', 'prefer'];
 
@@ -402,46 +403,56 @@ describe('oversized responses: 502 and the client stops reading', () => {
     await closed; // would never resolve if the client kept reading
   });
 
-  test('reads at most one chunk past the cap, then cancels the stream', async () => {
+  test('reads at most one chunk past the cap, then destroys the stream', async () => {
     const chunkSize = 64 * 1024;
     let pulled = 0;
-    let cancelled = false;
-    const fetchImpl: typeof fetch = async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          pull(controller) {
-            pulled += chunkSize;
-            controller.enqueue(new Uint8Array(chunkSize).fill(0x61));
-          },
-          cancel() {
-            cancelled = true;
-          },
-        }, { highWaterMark: 0 }),
-        { status: 200, headers: { 'content-type': 'application/fhir+json' } },
-      );
-    const backend = createHttpBackend({ baseUrl: 'http://fhir.internal/fhir', maxResponseBytes: MiB, fetchImpl });
+    const res = serverStream(200, { 'content-type': 'application/fhir+json' }, () => {
+      pulled += chunkSize;
+      return Buffer.alloc(chunkSize, 0x61);
+    });
+    const backend = createHttpBackend({ baseUrl: 'http://fhir.internal/fhir', maxResponseBytes: MiB, request: answering(res) });
     await expect(backend.send({ method: 'GET', path: 'Observation' })).rejects.toMatchObject({ status: 502, message: 'backend response too large' });
-    expect(cancelled).toBe(true);
+    expect(res.destroyed).toBe(true);
     expect(pulled).toBeLessThanOrEqual(MiB + 2 * chunkSize);
   });
 
   test('a declared content-length over the cap fails before reading a byte', async () => {
     let pulled = 0;
-    const fetchImpl: typeof fetch = async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          pull(controller) {
-            pulled += 1;
-            controller.enqueue(new Uint8Array(1024));
-          },
-        }, { highWaterMark: 0 }),
-        { status: 200, headers: { 'content-length': String(50 * MiB) } },
-      );
-    const backend = createHttpBackend({ baseUrl: 'http://fhir.internal/fhir', maxResponseBytes: MiB, fetchImpl });
+    const res = serverStream(200, { 'content-length': String(50 * MiB) }, () => {
+      pulled += 1;
+      return Buffer.alloc(1024);
+    });
+    const backend = createHttpBackend({ baseUrl: 'http://fhir.internal/fhir', maxResponseBytes: MiB, request: answering(res) });
     await expect(backend.send({ method: 'GET', path: 'Observation' })).rejects.toMatchObject({ status: 502, message: 'backend response too large' });
     expect(pulled).toBe(0);
   });
+
+  test('a body in an encoding the PEP cannot read (br, or anything else) → 502', async () => {
+    const srv = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/fhir+json', 'Content-Encoding': 'br' });
+      res.end('not really brotli');
+    });
+    const backend = createHttpBackend({ baseUrl: `${srv.origin}/fhir` });
+    await expect(backend.send({ method: 'GET', path: 'Patient/pat-1' })).rejects.toMatchObject({ status: 502, message: 'backend response encoding not supported' });
+  });
 });
+
+/** A response body that produces `next()` each time it is read (pull-based: nothing is made unless read). */
+function serverStream(status: number, headers: Record<string, string>, next: () => Buffer): IncomingMessage {
+  const res = new Readable({ highWaterMark: 0, read: () => void res.push(next()) }) as Readable & { statusCode: number; headers: Record<string, string> };
+  res.statusCode = status;
+  res.headers = headers;
+  return res as unknown as IncomingMessage;
+}
+
+/** An HttpRequestFn whose exchange answers with `res` (no socket). */
+function answering(res: IncomingMessage): HttpRequestFn {
+  return (_url, _options, onResponse) => {
+    const req = new Writable({ write: (_chunk, _encoding, done) => done() });
+    req.on('finish', () => onResponse(res));
+    return req as unknown as ClientRequest;
+  };
+}
 
 describe('URLs never leave the base', () => {
   const escapes = [
@@ -467,14 +478,14 @@ describe('URLs never leave the base', () => {
 
   test.each(escapes)('%j → TypeError, no request sent', async (path) => {
     const srv = await startServer(echoOk);
-    let fetched = 0;
-    const fetchImpl: typeof fetch = (input, init) => {
-      fetched += 1;
-      return fetch(input, init);
+    let requested = 0;
+    const request: HttpRequestFn = (url, options, onResponse) => {
+      requested += 1;
+      return http.request(url, options, onResponse);
     };
-    const backend = createHttpBackend({ baseUrl: `${srv.origin}/fhir`, fetchImpl });
+    const backend = createHttpBackend({ baseUrl: `${srv.origin}/fhir`, request });
     await expect(backend.send({ method: 'GET', path })).rejects.toThrow(TypeError);
-    expect(fetched).toBe(0);
+    expect(requested).toBe(0);
     expect(srv.seen).toHaveLength(0);
   });
 

@@ -63,6 +63,8 @@ const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-o
 // Everything a legal segment can hold: types, ids (datatypes.html#id), `_history`, `_search`,
 // `$op`, `metadata`. So `%` (encoded `/`), `;` (path parameters), `?`, `\` never get further.
 const SEGMENT = /^[A-Za-z0-9\-._$]+$/;
+/** One to four SEGMENTs, none of them `.` or `..`; linear (a segment ends only at `/`). */
+const PLAIN_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._$]+){1,4}$/;
 // http.html#operations: `$` + name; names are lower-camel with dashes (`$validate-code`).
 const OPERATION = /^[a-z][a-zA-Z0-9-]{0,63}$/;
 // http.html#mime-type: the JSON spellings of `_format`. `+` arrives as a space when a client
@@ -190,6 +192,8 @@ function parseIfNoneExist(text: string | undefined, interaction: Interaction, ma
 /** Split the path below the base into checked segments; `''` and `'/'` are the base itself. */
 function splitPath(path: string): string[] {
   if (path === '' || path === '/') return [];
+  // The common shape, checked in one pass; anything else goes through the checks below for its message.
+  if (PLAIN_PATH.test(path)) return path.slice(1).split('/');
   if (!path.startsWith('/')) bad(`path '${preview(path)}' does not start with '/'`);
   const segments = path.slice(1).split('/');
   for (const s of segments) {
@@ -290,7 +294,9 @@ function mediaType(value: string): string {
  * `_format=xml` is; `*\/*`, `application/*` and no header at all accept JSON. `q=0` excludes.
  */
 function checkAccept(accept: string | undefined, alsoAccepted: ReadonlySet<string>): void {
-  if (accept === undefined || accept.trim() === '') return;
+  // What nearly every client sends, exactly: no list, no parameters, nothing to weigh.
+  if (accept === undefined || accept === '*/*' || JSON_TYPES.has(accept)) return;
+  if (accept.trim() === '') return;
   const ranges = accept.split(',').map((r) => r.split(';').map((p) => p.trim().toLowerCase()));
   const takesJson = ranges.some(([range, ...params]) => {
     if (params.some((p) => /^q=0(?:\.0{0,3})?$/.test(p))) return false;

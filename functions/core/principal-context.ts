@@ -6,7 +6,7 @@
 import { FhirgateError } from './errors';
 import { FHIR_ID, parseFhirUser } from './ids';
 import { Principal, PrincipalKind } from './principal';
-import { formatScope, parseScopeString, ResourceScope } from './scopes';
+import { formatScope, parseScopeStringShared, ResourceScope } from './scopes';
 
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
@@ -41,25 +41,21 @@ function scopeText(scopes: readonly ResourceScope[]): string {
 
 /** Read a principal back from authorizer context; throws when anything is missing or malformed. */
 export function principalFromContext(context: Readonly<Record<string, unknown>> | null | undefined): Principal {
-  const bad = (why: string) => new FhirgateError('ERR_TOKEN_INVALID', `authorizer context is unusable: ${why}`);
-  if (!context) throw bad('missing');
-  const get = (key: string): string | undefined => {
-    const value = context[key];
-    return typeof value === 'string' ? value : undefined;
-  };
-  const kind = get('kind');
-  const sub = get('sub');
-  const clientId = get('clientId');
-  const patientList = get('patients');
-  const scopeText = get('scopes');
-  if (!kind || !(KINDS as readonly string[]).includes(kind)) throw bad('kind');
-  if (!sub || !clientId || patientList === undefined || scopeText === undefined) throw bad('required field');
+  if (!context) throw unusable('missing');
+  const kind = stringAt(context, 'kind');
+  const sub = stringAt(context, 'sub');
+  const clientId = stringAt(context, 'clientId');
+  const patientList = stringAt(context, 'patients');
+  const scopeText = stringAt(context, 'scopes');
+  if (!kind || !(KINDS as readonly string[]).includes(kind)) throw unusable('kind');
+  if (!sub || !clientId || patientList === undefined || scopeText === undefined) throw unusable('required field');
   const patients = patientList === '' ? [] : patientList.split(' ');
-  if (!patients.every((id) => FHIR_ID.test(id))) throw bad('patients');
-  const scopes = parseScopeString(scopeText);
-  if (scopes.errors.length > 0 || scopes.foreign.length > 0 || scopes.smart.length > 0) throw bad('scopes');
-  const fhirUser = get('fhirUser');
-  if (fhirUser !== undefined && !parseFhirUser(fhirUser)) throw bad('fhirUser');
+  if (!patients.every((id) => FHIR_ID.test(id))) throw unusable('patients');
+  // The same few scope texts arrive on every request: parsed once (frozen, bounded: scopes.ts).
+  const scopes = parseScopeStringShared(scopeText);
+  if (scopes.errors.length > 0 || scopes.foreign.length > 0 || scopes.smart.length > 0) throw unusable('scopes');
+  const fhirUser = stringAt(context, 'fhirUser');
+  if (fhirUser !== undefined && !parseFhirUser(fhirUser)) throw unusable('fhirUser');
   return {
     kind: kind as PrincipalKind,
     sub,
@@ -67,6 +63,15 @@ export function principalFromContext(context: Readonly<Record<string, unknown>> 
     fhirUser,
     patients,
     scopes: scopes.resource,
-    actor: get('actor'),
+    actor: stringAt(context, 'actor'),
   };
+}
+
+function stringAt(context: Readonly<Record<string, unknown>>, key: string): string | undefined {
+  const value = context[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function unusable(why: string): FhirgateError {
+  return new FhirgateError('ERR_TOKEN_INVALID', `authorizer context is unusable: ${why}`);
 }

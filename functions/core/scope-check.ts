@@ -31,18 +31,19 @@ const ALL: Grant = Object.freeze({ kind: 'all' });
  * only by wildcard scopes: asking "every type" needs a scope for every type.
  */
 export function grantFor(scopes: readonly ResourceScope[], resourceType: string, permission: Permission): Grant {
-  const alternatives: (readonly ScopeConstraint[])[] = [];
-  const seen = new Set<string>();
+  // Built only when a constrained scope covers the type (most grants are a plain `*` or type scope).
+  let alternatives: (readonly ScopeConstraint[])[] | undefined;
+  let seen: Set<string> | undefined;
   for (const s of scopes) {
     if (!covers(s, resourceType, permission)) continue;
     // A wider scope absorbs every narrower one: OR(true, anything) = true.
     if (s.constraints.length === 0) return ALL;
     const key = constraintsKey(s.constraints);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    alternatives.push(s.constraints);
+    if (seen?.has(key)) continue;
+    (seen ??= new Set()).add(key);
+    (alternatives ??= []).push(s.constraints);
   }
-  return alternatives.length === 0 ? NONE : Object.freeze({ kind: 'constrained', alternatives: Object.freeze(alternatives) });
+  return alternatives === undefined ? NONE : Object.freeze({ kind: 'constrained', alternatives: Object.freeze(alternatives) });
 }
 
 /** Intersection of two scope lists (used for "token scopes ∩ role ceiling", and later "requested ∩ user ∩ actor").

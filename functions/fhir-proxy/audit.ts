@@ -23,10 +23,11 @@ export interface AuditInput {
   readonly export?: Readonly<Record<string, unknown>>;
 }
 
-/** The structured record for one request. */
+/** The structured record for one request, as the logger writes it (`level` first). */
 export function auditRecord(input: AuditInput): Record<string, unknown> {
   const { principal, request } = input;
-  return {
+  const record: Record<string, unknown> = {
+    level: 'info',
     event: 'fhir.access',
     requestId: input.requestId,
     sub: principal?.sub,
@@ -39,12 +40,19 @@ export function auditRecord(input: AuditInput): Record<string, unknown> {
     resourceType: request?.resourceType,
     id: request?.id,
     operation: request?.operation,
-    params: request?.params.map((p) => p.key),
+    params: request && paramKeys(request),
     decision: input.status < 400 ? 'allow' : 'deny',
     status: input.status,
     removed: input.removed,
     code: input.code,
-    ...(input.entryCodes && input.entryCodes.length > 0 ? { entryCodes: input.entryCodes } : {}),
-    ...(input.export ? { export: input.export } : {}),
   };
+  if (input.entryCodes && input.entryCodes.length > 0) record.entryCodes = input.entryCodes;
+  if (input.export) record.export = input.export;
+  return record;
+}
+
+const NO_PARAMS: readonly string[] = Object.freeze([]);
+
+function paramKeys(request: FhirRequest): readonly string[] {
+  return request.params.length === 0 ? NO_PARAMS : request.params.map((p) => p.key);
 }

@@ -11,22 +11,26 @@ import type { ProxyResponse } from './responses';
 /** Largest header block accepted (API Gateway itself stops at 10 KB per header). */
 const MAX_HEADER_BYTES = 16 * 1024;
 
+/** Headers fhirgate reads whose second value would let a client pick which one a check sees. */
+const SINGLE_VALUED: ReadonlySet<string> = new Set(['content-type', 'if-match', 'if-none-exist']);
+
 /** The FHIR request below the base. The route is `/fhir/{proxy+}`, so the proxy path parameter is it. */
 export function httpRequestFromEvent(event: APIGatewayProxyEvent): HttpRequest {
   const headers: Record<string, string> = {};
   let headerBytes = 0;
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    const list = values ?? [];
+  const multi = event.multiValueHeaders ?? {};
+  for (const name of Object.keys(multi)) {
+    const list = multi[name] ?? [];
     const key = name.toLowerCase();
-    headerBytes += key.length + list.join('').length;
-    // Two values for a header fhirgate reads would let a client pick which one a check sees.
-    if (list.length > 1 && ['content-type', 'if-match', 'if-none-exist'].includes(key)) {
-      throw new RequestError('ERR_BAD_REQUEST', `header ${key} sent more than once`);
-    }
-    if (list.length > 0) headers[key] = list.join(', ');
+    headerBytes += key.length;
+    for (const value of list) headerBytes += value.length;
+    if (list.length > 1 && SINGLE_VALUED.has(key)) throw new RequestError('ERR_BAD_REQUEST', `header ${key} sent more than once`);
+    if (list.length > 0) headers[key] = list.length === 1 ? list[0]! : list.join(', ');
   }
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
+  const single = event.headers ?? {};
+  for (const name of Object.keys(single)) {
     const key = name.toLowerCase();
+    const value = single[name];
     if (headers[key] === undefined && value !== undefined) {
       headers[key] = value;
       headerBytes += key.length + value.length;
@@ -34,11 +38,15 @@ export function httpRequestFromEvent(event: APIGatewayProxyEvent): HttpRequest {
   }
   if (headerBytes > MAX_HEADER_BYTES) throw new RequestError('ERR_BAD_REQUEST', 'request headers too large', {}, 431);
   const query: [string, string][] = [];
-  for (const [key, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    for (const value of values ?? []) query.push([key, value]);
-  }
-  if (!event.multiValueQueryStringParameters) {
-    for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) query.push([key, value]);
+  const multiQuery = event.multiValueQueryStringParameters;
+  if (multiQuery) {
+    for (const key of Object.keys(multiQuery)) for (const value of multiQuery[key] ?? []) query.push([key, value]);
+  } else if (event.queryStringParameters) {
+    const singleQuery = event.queryStringParameters;
+    for (const key of Object.keys(singleQuery)) {
+      const value = singleQuery[key];
+      if (value !== undefined) query.push([key, value]);
+    }
   }
   const path = pathBelowFhirBase(event);
   const body = event.body == null ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;

@@ -12,7 +12,7 @@ import { principalFromContext } from '../core/principal-context';
 import type { AuthzSettings } from '../core/settings';
 import { CorsConfig, corsHeaders, preflight } from '../common/cors';
 import type { Logger } from '../common/log';
-import { Metrics, noMetrics } from '../common/metrics';
+import type { Metrics } from '../common/metrics';
 import { auditRecord } from './audit';
 import type { FhirBackend } from './backend';
 import { capabilityStatement, DiscoveryConfig, smartConfiguration } from './discovery';
@@ -22,7 +22,7 @@ import { enforce } from './pep';
 import { PublicUrls } from './public-urls';
 import { recordDecision } from './metrics';
 import type { AuditNotes } from './pep-context';
-import { MAX_RESPONSE_BYTES, pageBudgetChars, responseTooLarge, resultBytes } from './response-bound';
+import { MAX_RESPONSE_BYTES, oversizeBytes, pageBudgetChars, responseTooLarge } from './response-bound';
 import { codeOf, json, ProxyResponse, responseForThrown } from './responses';
 
 export interface ProxyDeps {
@@ -94,21 +94,25 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     }
     let result = toProxyResult(response, cors);
     const limit = deps.maxResponseBytes ?? MAX_RESPONSE_BYTES;
-    if (resultBytes(result) > limit) {
+    const oversize = oversizeBytes(result, limit);
+    if (oversize !== undefined) {
       // Lambda would drop it and API Gateway answer a bare 502: say so ourselves, and audit that.
-      response = responseTooLarge(resultBytes(result), limit);
+      response = responseTooLarge(oversize, limit);
       code = 'ERR_PAYLOAD_TOO_LARGE';
       result = toProxyResult(response, cors);
     }
-    deps.log({ level: 'info', ...auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes, export: audit.export }) });
-    recordDecision(deps.metrics ?? noMetrics, response, request?.interaction, audit.removed, code);
+    deps.log(auditRecord({ requestId, principal, method: event.httpMethod, request, status: response.status, removed: audit.removed, code, entryCodes: audit.codes, export: audit.export }));
+    if (deps.metrics) recordDecision(deps.metrics, response, request?.interaction, audit.removed, code);
     return result;
   };
 }
 
+/** A header of the event by its lower-case name, whatever case the client sent it in. */
 function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === name && value !== undefined) return value;
+  const headers = event.headers ?? {};
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (key.length === name.length && value !== undefined && key.toLowerCase() === name) return value;
   }
   return undefined;
 }

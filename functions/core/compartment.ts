@@ -52,7 +52,9 @@ const RULES: ReadonlyMap<string, Rule> = new Map(
 
 /** Patient ids whose compartment contains this resource (FHIR R4 Patient CompartmentDefinition, every param). */
 export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
-  return patientsAt(resource, ownBaseUrls, (rule) => rule.paths);
+  const patients = new Set<string>();
+  eachPatient(resource, ownBaseUrls, ALL_PATHS, (id) => void patients.add(id));
+  return patients;
 }
 
 /**
@@ -60,44 +62,59 @@ export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): R
  * references are not read. The single membership question of every access path.
  */
 export function ownersOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
-  return patientsAt(resource, ownBaseUrls, (rule) => rule.owningPaths);
+  const owners = new Set<string>();
+  eachPatient(resource, ownBaseUrls, OWNING_PATHS, (id) => void owners.add(id));
+  return owners;
 }
 
 /**
  * True when the resource is a record of the given patients only: it has at least one owner and
  * every owner is one of them. A record that also owns a patient outside the set (a Group listing
- * both) is not theirs to see: it would show the other patient's membership.
+ * both) is not theirs to see: it would show the other patient's membership. The owners are
+ * `ownersOf`'s, visited without building the set (this runs for every entry of every page).
  */
 export function ownedOnlyBy(
   resource: unknown,
   patients: ReadonlySet<string> | readonly string[],
   ownBaseUrls: readonly string[],
 ): boolean {
-  const wanted: ReadonlySet<string> = isStringArray(patients) ? new Set(patients) : patients;
-  const owners = ownersOf(resource, ownBaseUrls);
-  if (owners.size === 0) return false;
-  for (const id of owners) {
-    if (!wanted.has(id)) return false;
-  }
-  return true;
+  // A caller holds a handful of patients (at most 100): a list is searched as is, once per owner.
+  const wanted = isStringArray(patients) ? (id: string) => patients.includes(id) : (id: string) => patients.has(id);
+  let owned = false;
+  const everyOwnerWanted = eachPatient(resource, ownBaseUrls, OWNING_PATHS, (id) => {
+    owned = true;
+    return wanted(id);
+  });
+  return owned && everyOwnerWanted;
 }
 
-function patientsAt(resource: unknown, ownBaseUrls: readonly string[], pathsOf: (rule: Rule) => readonly (readonly string[])[]): ReadonlySet<string> {
-  const patients = new Set<string>();
-  if (!isRecord(resource)) return patients;
+const ALL_PATHS = (rule: Rule) => rule.paths;
+const OWNING_PATHS = (rule: Rule) => rule.owningPaths;
+
+/**
+ * Calls `visit` with each patient id the resource names on the rule's paths (a Patient's own id
+ * first); stops, returning false, as soon as `visit` returns false. An id may be visited twice.
+ */
+function eachPatient(
+  resource: unknown,
+  ownBaseUrls: readonly string[],
+  pathsOf: (rule: Rule) => readonly (readonly string[])[],
+  visit: (patientId: string) => boolean | void,
+): boolean {
+  if (!isRecord(resource)) return true;
   const resourceType = ownValue(resource, 'resourceType');
-  if (typeof resourceType !== 'string') return patients;
+  if (typeof resourceType !== 'string') return true;
 
   // "There is an instance of the patient compartment for each patient resource, and the identity
   // of the compartment is the same as the patient" (CompartmentDefinition/patient description;
   // R5 writes this rule as the `{def}` param): a Patient is in its own compartment.
   if (resourceType === 'Patient') {
     const id = ownValue(resource, 'id');
-    if (isFhirId(id)) patients.add(id);
+    if (isFhirId(id) && visit(id) === false) return false;
   }
 
   const rule = RULES.get(resourceType);
-  if (rule === undefined) return patients;
+  if (rule === undefined) return true;
   for (const steps of pathsOf(rule)) {
     for (const value of valuesAt(resource, steps)) {
       // Only literal references count; a Reference with just `identifier` or `display` names
@@ -105,10 +122,10 @@ function patientsAt(resource: unknown, ownBaseUrls: readonly string[], pathsOf: 
       const reference = isRecord(value) ? ownValue(value, 'reference') : undefined;
       if (typeof reference !== 'string') continue;
       const target = parseReference(reference, ownBaseUrls);
-      if (target?.resourceType === 'Patient') patients.add(target.id);
+      if (target?.resourceType === 'Patient' && visit(target.id) === false) return false;
     }
   }
-  return patients;
+  return true;
 }
 
 /** True when resourceType has patient-compartment params at all. */
@@ -138,8 +155,10 @@ export function owningParams(resourceType: string): readonly string[] {
  * path, so the work is linear in the size of the input, with no recursion.
  */
 function valuesAt(root: Record<string, unknown>, steps: readonly string[]): unknown[] {
-  let current: unknown[] = [root];
-  for (const step of steps) {
+  let current: unknown[] = [];
+  if (hasOwn(root, steps[0]!)) pushFlattened(current, root[steps[0]!]);
+  for (let i = 1; i < steps.length; i++) {
+    const step = steps[i]!;
     const next: unknown[] = [];
     for (const node of current) {
       if (isRecord(node) && hasOwn(node, step)) pushFlattened(next, node[step]);
@@ -154,6 +173,10 @@ function valuesAt(root: Record<string, unknown>, steps: readonly string[]): unkn
  * JSON; they are flattened rather than ignored so that a reference cannot hide inside one.
  */
 function pushFlattened(out: unknown[], value: unknown): void {
+  if (!Array.isArray(value)) {
+    out.push(value);
+    return;
+  }
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const item = pending.pop();

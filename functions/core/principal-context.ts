@@ -49,7 +49,7 @@ export function principalFromContext(context: Readonly<Record<string, unknown>> 
   const scopeText = stringAt(context, 'scopes');
   if (!kind || !(KINDS as readonly string[]).includes(kind)) throw unusable('kind');
   if (!sub || !clientId || patientList === undefined || scopeText === undefined) throw unusable('required field');
-  const patients = patientList === '' ? [] : patientList.split(' ');
+  const patients = patientList === '' ? [] : patientList.includes(' ') ? patientList.split(' ') : [patientList];
   if (!patients.every((id) => FHIR_ID.test(id))) throw unusable('patients');
   // The same few scope texts arrive on every request: parsed once (frozen, bounded: scopes.ts).
   const scopes = parseScopeStringShared(scopeText);

@@ -45,15 +45,25 @@ export function parseReference(
   // transaction itself before asking about membership.
   if (FORBIDDEN.test(reference)) return undefined;
 
+  // `Type/id`, by far the most common form, without splitting (this runs for every reference of
+  // every entry of every page); the general case below reads it the same way.
+  const slash = reference.indexOf('/');
+  if (slash > 0 && reference.indexOf('/', slash + 1) < 0) {
+    const resourceType = reference.slice(0, slash);
+    const id = reference.slice(slash + 1);
+    return isResourceTypeName(resourceType) && isFhirId(id) ? { resourceType, id } : undefined;
+  }
   const segments = reference.split('/');
   // The relative part is `Type/id`, or `Type/id/_history/vid` (the version is dropped: every
   // version of a resource belongs to the same compartment question as the resource).
   const versioned = segments.length >= 4 && segments[segments.length - 2] === HISTORY;
   const tail = versioned ? 4 : 2;
   if (segments.length < tail) return undefined;
-  const [resourceType, id, , versionId] = segments.slice(segments.length - tail);
+  const first = segments.length - tail;
+  const resourceType = segments[first];
+  const id = segments[first + 1];
   if (!isResourceTypeName(resourceType) || !isFhirId(id)) return undefined;
-  if (versioned && !isFhirId(versionId)) return undefined;
+  if (versioned && !isFhirId(segments[first + 3])) return undefined;
 
   if (segments.length > tail) {
     // Absolute: everything before the relative part must equal one of our bases exactly

@@ -107,9 +107,9 @@ function visibleEntry(ctx: AccessContext, raw: unknown, matchPermission: Permiss
  * direction) to a kept entry: the matches for one hop, the growing kept set for `:iterate`.
  * The line where a resource is removed for how it was reached.
  */
-function closeOverReferences(visible: readonly Candidate[], mode: ClosureMode, bases: readonly string[]): Candidate[] {
+function closeOverReferences(visible: readonly Candidate[], mode: ClosureMode, bases: readonly string[]): readonly Candidate[] {
   const includes = visible.filter((c) => c.include);
-  if (includes.length === 0) return [...visible];
+  if (includes.length === 0) return visible;
   const keyOf = new Map<Candidate, string | undefined>();
   const refsOf = new Map<Candidate, ReadonlySet<string>>();
   for (const c of visible) {
@@ -189,9 +189,11 @@ function isIncludeEntry(raw: unknown): boolean {
 }
 
 /** Copy the entry with its fullUrl mapped to the public base (or dropped when foreign). */
+const ENTRY_PARTS = ['resource', 'search', 'request', 'response'] as const;
+
 function copyEntry(entry: Record<string, unknown>, rewrite: BundleUrlRewriter): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of ['resource', 'search', 'request', 'response'] as const) {
+  for (const key of ENTRY_PARTS) {
     const value = ownValue(entry, key);
     if (value !== undefined) out[key] = value;
   }

@@ -49,6 +49,19 @@ export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayPr
 
 /** Create the proxy handler over its dependencies. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
+  const budget = pageBudgetChars(deps.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+  // Per public base (one per stage or custom domain): its URL mapper and the frozen list of the
+  // bases references may name, which core's reference parser checks once per list it sees.
+  const bases = new Map<string, { readonly urls: PublicUrls; readonly ownBaseUrls: readonly string[] }>();
+  const basesFor = (publicBase: string) => {
+    let entry = bases.get(publicBase);
+    if (!entry) {
+      if (bases.size >= 16) bases.clear(); // the domain and stage come from API Gateway, not the client; bounded all the same
+      entry = { urls: new PublicUrls(publicBase, deps.backend.baseUrl), ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]) };
+      bases.set(publicBase, entry);
+    }
+    return entry;
+  };
   return async (event) => {
     const origin = headerOf(event, 'origin');
     // Preflights carry no token (API Gateway routes OPTIONS here without the authorizer).
@@ -70,19 +83,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       if (discovery) return toProxyResult(discovery, cors);
       principal = principalFromContext(event.requestContext?.authorizer);
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
-      const urls = new PublicUrls(publicBase, deps.backend.baseUrl);
+      const { urls, ownBaseUrls } = basesFor(publicBase);
       response = await enforce(
-        {
-          principal,
-          settings: deps.settings,
-          backend: deps.backend,
-          signer: deps.signer,
-          urls,
-          ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]),
-          exports: deps.exports,
-          audit,
-          pageBudgetChars: pageBudgetChars(deps.maxResponseBytes ?? MAX_RESPONSE_BYTES),
-        },
+        { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls, exports: deps.exports, audit, pageBudgetChars: budget },
         request,
       );
     } catch (err) {

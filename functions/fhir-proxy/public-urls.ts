@@ -14,17 +14,22 @@ const PASSED_HEADERS = ['etag', 'last-modified'] as const;
 const URL_HEADERS = ['location', 'content-location'] as const;
 
 export class PublicUrls {
+  /** `backendBase/`: what every backend URL under the base starts with. */
+  private readonly backendPrefix: string;
+
   constructor(
     /** e.g. https://abc.execute-api.us-east-1.amazonaws.com/prod/fhir (no trailing slash) */
     readonly publicBase: string,
     /** the backend's FHIR base (no trailing slash) */
     readonly backendBase: string,
-  ) {}
+  ) {
+    this.backendPrefix = `${backendBase}/`;
+  }
 
   /** The part of a backend URL below its base ('Observation/1', 'Observation?x=y'), or undefined. */
   relative(url: string): string | undefined {
-    if (!url.startsWith(`${this.backendBase}/`)) return undefined;
-    return url.slice(this.backendBase.length + 1);
+    if (!url.startsWith(this.backendPrefix)) return undefined;
+    return url.slice(this.backendPrefix.length);
   }
 
   /** A backend URL without cursors, mapped to the public base; undefined when not the backend's. */

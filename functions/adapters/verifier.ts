@@ -138,7 +138,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const checked = (entry: IssuerVerifier, jws: DecodedJws, jwk: Jwk): JwtPayload => {
     if (jwk.alg) assertStringEquals('JWT signature algorithm', jws.header.alg, jwk.alg, JwtInvalidSignatureAlgorithmError);
     if (!verifyJwsSignature(jws, keyOf(entry, jwk, jws.header.alg))) throw new JwtInvalidSignatureError('Invalid signature');
-    validateJwtFields(jws.payload, { issuer: entry.issuer, audience: entry.audience });
+    if (!plainlyValid(jws.payload, entry)) validateJwtFields(jws.payload, { issuer: entry.issuer, audience: entry.audience });
     entry.check(jws.header, jws.payload);
     return jws.payload;
   };
@@ -187,6 +187,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       );
     },
   };
+}
+
+/**
+ * True when aws-jwt-verify's `validateJwtFields` (no grace period) is certain to accept the
+ * payload: not expired, already valid, the issuer's `iss`, no audience to check. It is called
+ * only otherwise, for its verdict and its error: its assertion helpers build a Set per claim and
+ * this runs on every authorizer cache miss. (`exp`/`nbf` are numbers when present: jws.ts.)
+ */
+function plainlyValid(payload: JwtPayload, entry: IssuerVerifier): boolean {
+  if (entry.audience !== null) return false;
+  const now = Date.now() / 1000;
+  return payload.iss === entry.issuer && (payload.exp === undefined || payload.exp >= now) && (payload.nbf === undefined || payload.nbf <= now);
 }
 
 /**

@@ -79,6 +79,7 @@ async function principalOf({ claims, issuer }: VerifiedToken, deps: AuthorizerDe
 
 function bearerToken(header: string | undefined): string {
   if (!header) throw new TokenError('ERR_TOKEN_MISSING', 'no Authorization header');
+  if (header.startsWith('Bearer ') && header.length > SCHEME.length) return header.slice(SCHEME.length);
   if (header.length <= SCHEME.length || header.slice(0, SCHEME.length).toLowerCase() !== SCHEME) {
     throw new TokenError('ERR_TOKEN_MALFORMED', 'Authorization header is not "Bearer <token>"');
   }

@@ -17,10 +17,19 @@ const METHOD_ARN = /^(arn:[a-z-]+:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+)\/(
  * the FHIR base itself (`POST /fhir` carries batch/transaction Bundles) and everything below it.
  */
 export function fhirRoutesResource(methodArn: string): string[] {
-  const m = METHOD_ARN.exec(methodArn);
-  if (!m) throw new TypeError(`not an execute-api method ARN: ${methodArn}`);
-  return [`${m[1]}/${m[2]}/*/fhir`, `${m[1]}/${m[2]}/*/fhir/*`];
+  let routes = routesByArn.get(methodArn);
+  if (routes === undefined) {
+    const m = METHOD_ARN.exec(methodArn);
+    if (!m) throw new TypeError(`not an execute-api method ARN: ${methodArn}`);
+    routes = [`${m[1]}/${m[2]}/*/fhir`, `${m[1]}/${m[2]}/*/fhir/*`];
+    if (routesByArn.size >= 256) routesByArn.clear();
+    routesByArn.set(methodArn, routes);
+  }
+  return [routes[0]!, routes[1]!];
 }
+
+/** The same ARN (one route, one stage) arrives on every cache miss: parsed once, bounded. */
+const routesByArn = new Map<string, readonly string[]>();
 
 /** An Allow or Deny policy over the FHIR routes, with the principal as context. */
 export function fhirPolicy(
@@ -35,6 +44,7 @@ export function fhirPolicy(
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: fhirRoutesResource(methodArn) }],
     },
-    context: { ...context },
+    // Both callers build the context for this one result; it is not shared, so it is not copied.
+    context,
   };
 }

@@ -269,8 +269,22 @@ export function parseLinkRecord(item: Readonly<Record<string, unknown>>): LinkRe
   return { sub, role, fhirUser: fhirUser as string | undefined, patients: unique, ...(disabledAt !== undefined ? { disabledAt } : {}) };
 }
 
-/** The compartments a linked user may enter, by role. */
+/**
+ * The compartments a linked user may enter, by role; once per link record (the link cache hands
+ * the same record to every request within its TTL, and records are never changed in place).
+ */
 function patientsFor(link: LinkRecord): readonly string[] {
+  let patients = patientsOfLink.get(link);
+  if (patients === undefined) {
+    patients = Object.freeze([...linkedPatients(link)]);
+    patientsOfLink.set(link, patients);
+  }
+  return patients;
+}
+
+const patientsOfLink = new WeakMap<LinkRecord, readonly string[]>();
+
+function linkedPatients(link: LinkRecord): readonly string[] {
   const self = link.fhirUser ? parseFhirUser(link.fhirUser) : undefined;
   if (link.role === 'patient') {
     // A patient is exactly their own compartment; acting for others is what the guardian role is for.

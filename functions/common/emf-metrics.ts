@@ -1,8 +1,8 @@
 /**
- * A dependency-free Metrics that writes CloudWatch embedded metric format (EMF) lines itself, for
- * the functions whose bundle budget cannot take Powertools Metrics (the token service: ~16 KB
- * over its budget with it). Same records as `powertoolsMetrics`: one line per data point, its own
- * dimensions plus `service`.
+ * A dependency-free Metrics that writes CloudWatch embedded metric format (EMF) lines itself: the
+ * token service (Powertools Metrics would put it ~16 KB over its bundle budget) and the proxy
+ * (Powertools' `singleMetric()` cost ~40 µs of CPU per data point against ~2 µs here, bench).
+ * Same records as `powertoolsMetrics`: one line per data point, its own dimensions plus `service`.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { Metrics, METRICS_NAMESPACE } from './metrics';

@@ -1,7 +1,8 @@
 /**
  * Metrics behind fhirgate's own small interface, published as CloudWatch embedded metric format
- * (EMF) log lines — by Powertools for AWS Lambda (powertools-metrics.ts), or by emf-metrics.ts where
- * a bundle budget cannot take Powertools: no API call, no extra latency. This module imports
+ * (EMF) log lines — by emf-metrics.ts (the Lambdas: the same records for a fraction of the CPU), or by
+ * Powertools for AWS Lambda (powertools-metrics.ts, the reference its tests compare with): no API
+ * call, no extra latency. This module imports
  * neither, so a bundle pulls in only the one it uses. Dimensions are low
  * cardinality and never PHI: error codes, interactions, grant types — never ids, patients or
  * search values.

@@ -1,10 +1,16 @@
 /**
  * Lambda entry for the FHIR proxy (PEP): the environment read once per container and the wiring
- * (`wire.ts`) built at module scope with the AWS adapters (Powertools logging and metrics, S3 for
- * export files). A bad or missing variable fails the cold start.
+ * (`wire.ts`) built at module scope with the AWS adapters (log lines in Powertools Logger's shape
+ * and EMF metrics, both written by fhirgate; S3 for export files). A bad or missing variable
+ * fails the cold start.
+ *
+ * Not Powertools itself: per request (one audit line, two or three data points) it cost about
+ * 100 µs of CPU against 7 µs — `singleMetric()` alone is ~40 µs per data point — and 7 ms of cold
+ * start to load (bench, see common/log.ts and common/emf-metrics.ts; their tests hold them to
+ * Powertools' output).
  */
-import { powertoolsMetrics } from '../common/powertools-metrics';
-import { powertoolsLogger } from '../common/powertools-log';
+import { emfMetrics } from '../common/emf-metrics';
+import { lambdaLogger } from '../common/log';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { proxyConfigFromEnv } from './config';
 import { exportConfigFromEnv } from './export-config';
@@ -14,8 +20,8 @@ import { buildProxy } from './wire';
 const config = proxyConfigFromEnv(process.env);
 
 export const handler: ProxyHandler = buildProxy(config, {
-  log: powertoolsLogger('fhir-proxy'),
-  metrics: powertoolsMetrics('fhir-proxy'),
+  log: lambdaLogger('fhir-proxy'),
+  metrics: emfMetrics('fhir-proxy'),
   // Export files are read from S3 with the same SigV4 client; keys are plain [A-Za-z0-9-._/], so
   // S3's unescaped canonical path equals the escaped one the signer builds.
   exports: exportConfigFromEnv(process.env, (bucket) =>

@@ -5,6 +5,7 @@
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { emfMetrics } from '../../functions/common/emf-metrics';
+import { lambdaLogger } from '../../functions/common/log';
 import { powertoolsMetrics } from '../../functions/common/powertools-metrics';
 import { powertoolsLogger } from '../../functions/common/powertools-log';
 
@@ -82,4 +83,45 @@ test('the dependency-free EMF writer (token service) writes the same record shap
   } finally {
     out.restore();
   }
+});
+
+describe("lambdaLogger (the proxy's) writes the lines Powertools' Logger writes", () => {
+  const records = [
+    { level: 'info', event: 'fhir.access', requestId: 'r-1', sub: 'u-alice', client: 'web', kind: 'patient', patients: ['pat-alice'], interaction: 'read', resourceType: 'Observation', status: 404, decision: 'deny', removed: 0, code: 'ERR_OUT_OF_COMPARTMENT', params: [] },
+    { level: 'error', event: 'fhir.error', requestId: 'r-2', error: 'Error: boom\n    at x (y.js:1:2)' },
+    { level: 'warn', event: 'something.odd', n: 1, nested: { a: [1, null, 'x'] } },
+    { level: 'info', event: 'fhir.access', sub: undefined, actor: undefined, removed: 3 },
+  ];
+  const withoutTime = (line: Record<string, unknown>) => ({ ...line, timestamp: 'T' });
+
+  test.each([
+    ['no trace', undefined],
+    ['an X-Ray trace header', 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'],
+    ['a bare trace id', '1-5759e988-bd862e3fe1be46a994272793'],
+  ])('%s: same keys, same order, same values, same stream', (_name, trace) => {
+    if (trace === undefined) delete process.env._X_AMZN_TRACE_ID;
+    else process.env._X_AMZN_TRACE_ID = trace;
+    const streams: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (streams.push(`out ${String(chunk)}`), true));
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (streams.push(`err ${String(chunk)}`), true));
+    try {
+      const powertools = powertoolsLogger('fhir-proxy', new PowertoolsLogger({ serviceName: 'fhir-proxy' }));
+      for (const r of records) powertools(r);
+      const ours = lambdaLogger('fhir-proxy');
+      for (const r of records) ours(r);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    const parsed = streams.map((s) => ({ stream: s.slice(0, 3), keys: Object.keys(JSON.parse(s.slice(4))), line: withoutTime(JSON.parse(s.slice(4))) }));
+    const [theirs, ours] = [parsed.slice(0, records.length), parsed.slice(records.length)];
+    expect(ours).toEqual(theirs);
+    expect(theirs.length).toBe(records.length);
+  });
+
+  test('the timestamp is the ISO time of the write', () => {
+    const lines: string[] = [];
+    lambdaLogger('fhir-proxy', { env: {}, now: () => Date.UTC(2026, 0, 2, 3, 4, 5, 6), write: (line) => lines.push(line) })({ level: 'info', event: 'x' });
+    expect(JSON.parse(lines[0]!)).toEqual({ level: 'INFO', message: 'x', timestamp: '2026-01-02T03:04:05.006Z', service: 'fhir-proxy', sampling_rate: 0, event: 'x' });
+  });
 });

@@ -47,20 +47,33 @@ export interface ProxyDeps {
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
+/** Where the caller reached the API: its public FHIR base, and what is derived from it. */
+interface Site {
+  readonly publicBase: string;
+  readonly urls: PublicUrls;
+  readonly ownBaseUrls: readonly string[];
+}
+
 /** Create the proxy handler over its dependencies. */
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const budget = pageBudgetChars(deps.maxResponseBytes ?? MAX_RESPONSE_BYTES);
   // Per public base (one per stage or custom domain): its URL mapper and the frozen list of the
-  // bases references may name, which core's reference parser checks once per list it sees.
-  const bases = new Map<string, { readonly urls: PublicUrls; readonly ownBaseUrls: readonly string[] }>();
-  const basesFor = (publicBase: string) => {
-    let entry = bases.get(publicBase);
-    if (!entry) {
-      if (bases.size >= 16) bases.clear(); // the domain and stage come from API Gateway, not the client; bounded all the same
-      entry = { urls: new PublicUrls(publicBase, deps.backend.baseUrl), ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]) };
-      bases.set(publicBase, entry);
+  // bases references may name, which core's reference parser checks once per list it sees. The
+  // last one is kept by what it is built from, so a request to the same stage builds no string.
+  const sites = new Map<string, Site>();
+  let last: { readonly domainName: unknown; readonly stage: unknown; readonly site: Site } | undefined;
+  const siteOf = (event: APIGatewayProxyEvent): Site => {
+    const { domainName, stage } = event.requestContext ?? {};
+    if (last && last.domainName === domainName && last.stage === stage) return last.site;
+    const publicBase = publicBaseFromEvent(event, deps.publicBaseUrl);
+    let site = sites.get(publicBase);
+    if (!site) {
+      if (sites.size >= 16) sites.clear(); // the domain and stage come from API Gateway, not the client; bounded all the same
+      site = { publicBase, urls: new PublicUrls(publicBase, deps.backend.baseUrl), ownBaseUrls: Object.freeze([deps.backend.baseUrl, publicBase]) };
+      sites.set(publicBase, site);
     }
-    return entry;
+    last = { domainName, stage, site };
+    return site;
   };
   return async (event) => {
     const origin = headerOf(event, 'origin');
@@ -71,7 +84,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     }
     const cors = corsHeaders(origin, deps.cors);
     const requestId = event.requestContext?.requestId ?? randomUUID();
-    const publicBase = publicBaseFromEvent(event, deps.publicBaseUrl);
+    const { publicBase, urls, ownBaseUrls } = siteOf(event);
     const audit: AuditNotes = { removed: 0, codes: [] };
     let code: string | undefined;
     let principal: Principal | undefined;
@@ -83,7 +96,6 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       if (discovery) return toProxyResult(discovery, cors);
       principal = principalFromContext(event.requestContext?.authorizer);
       request = parseFhirRequest(http, { maxBodyBytes: deps.maxBodyBytes });
-      const { urls, ownBaseUrls } = basesFor(publicBase);
       response = await enforce(
         { principal, settings: deps.settings, backend: deps.backend, signer: deps.signer, urls, ownBaseUrls, exports: deps.exports, audit, pageBudgetChars: budget },
         request,

@@ -54,6 +54,11 @@ export interface ProxyCpuResult {
   readonly scaling10kOver1k: number | null;
   /** The same for `filterBundle` alone. */
   readonly filterScaling10kOver1k: number | null;
+  /**
+   * The same for the floor (JSON.parse + stringify): V8's own growth from 1 MB to 10 MB, where the
+   * parsed tree no longer fits the young generation and is collected in the old one.
+   */
+  readonly floorScaling10kOver1k: number | null;
 }
 
 export interface ProxyCpuOptions {
@@ -186,6 +191,8 @@ export async function benchProxyCpu(options: ProxyCpuOptions): Promise<ProxyCpuR
   });
   const t1k = out.find((c) => c.entries === 1000)?.proxyMs.median;
   const t10k = out.find((c) => c.entries === 10000)?.proxyMs.median;
+  const j1k = out.find((c) => c.entries === 1000)?.floorMs.median;
+  const j10k = out.find((c) => c.entries === 10000)?.floorMs.median;
   const f1k = out.find((c) => c.entries === 1000)?.filterMs?.median;
   const f10k = out.find((c) => c.entries === 10000)?.filterMs?.median;
   return {
@@ -194,5 +201,6 @@ export async function benchProxyCpu(options: ProxyCpuOptions): Promise<ProxyCpuR
     cases: out,
     scaling10kOver1k: t1k !== undefined && t10k !== undefined ? round(t10k / t1k) : null,
     filterScaling10kOver1k: f1k !== undefined && f10k !== undefined ? round(f10k / f1k) : null,
+    floorScaling10kOver1k: j1k !== undefined && j10k !== undefined ? round(j10k / j1k) : null,
   };
 }

@@ -116,6 +116,7 @@ export function targetRows(r: Omit<BenchResults, 'targets' | 'durationSeconds'>)
     rows.push(judged('3 proxy CPU', `${c.name}: handler / floor`, c.ratio, '×', '<=', TARGETS.proxyCpuOverFloor));
   }
   rows.push(judged('3 proxy CPU', 'handler time(10k) / time(1k)', r.proxyCpu.scaling10kOver1k, '×', '<=', TARGETS.proxyScaling10kOver1k));
+  rows.push(info('3 proxy CPU', 'floor time(10k) / time(1k) (V8 alone: JSON.parse + stringify)', r.proxyCpu.floorScaling10kOver1k ?? null, '×'));
   for (const c of r.proxyCpu.cases) {
     if (c.filterResourcesPerSecond === undefined) continue;
     rows.push(judged('3 proxy CPU', `${c.name}: filterBundle alone, throughput`, c.filterResourcesPerSecond, 'res/s', '>=', TARGETS.filterResourcesPerSecond));

@@ -53,7 +53,7 @@ const RULES: ReadonlyMap<string, Rule> = new Map(
 /** Patient ids whose compartment contains this resource (FHIR R4 Patient CompartmentDefinition, every param). */
 export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
   const patients = new Set<string>();
-  eachPatient(resource, ownBaseUrls, ALL_PATHS, (id) => void patients.add(id));
+  eachPatient(resource, ownBaseUrls, ALL_PATHS, addTo, patients);
   return patients;
 }
 
@@ -63,7 +63,7 @@ export function patientsOf(resource: unknown, ownBaseUrls: readonly string[]): R
  */
 export function ownersOf(resource: unknown, ownBaseUrls: readonly string[]): ReadonlySet<string> {
   const owners = new Set<string>();
-  eachPatient(resource, ownBaseUrls, OWNING_PATHS, (id) => void owners.add(id));
+  eachPatient(resource, ownBaseUrls, OWNING_PATHS, addTo, owners);
   return owners;
 }
 
@@ -78,43 +78,46 @@ export function ownedOnlyBy(
   patients: ReadonlySet<string> | readonly string[],
   ownBaseUrls: readonly string[],
 ): boolean {
-  // A caller holds a handful of patients (at most 100): a list is searched as is, once per owner.
-  const wanted = isStringArray(patients) ? (id: string) => patients.includes(id) : (id: string) => patients.has(id);
-  let owned = false;
-  const everyOwnerWanted = eachPatient(resource, ownBaseUrls, OWNING_PATHS, (id) => {
-    owned = true;
-    return wanted(id);
-  });
-  return owned && everyOwnerWanted;
+  return eachPatient(resource, ownBaseUrls, OWNING_PATHS, isOneOf, patients) > 0;
 }
 
 const ALL_PATHS = (rule: Rule) => rule.paths;
 const OWNING_PATHS = (rule: Rule) => rule.owningPaths;
+const addTo = (id: string, set: Set<string>): boolean => (set.add(id), true);
+// A caller holds a handful of patients (at most 100): a list is searched as is.
+const isOneOf = (id: string, patients: ReadonlySet<string> | readonly string[]): boolean => (isStringArray(patients) ? patients.includes(id) : patients.has(id));
 
 /**
- * Calls `visit` with each patient id the resource names on the rule's paths (a Patient's own id
- * first); stops, returning false, as soon as `visit` returns false. An id may be visited twice.
+ * Calls `visit(id, arg)` with each patient id the resource names on the rule's paths (a Patient's
+ * own id first); an id may be visited twice. Returns how many were visited, or -1 as soon as
+ * `visit` returns false. (Module-level visitors and an argument, not closures: this runs for
+ * every entry of every page, and closures were a fifth of what the post-filter allocated.)
  */
-function eachPatient(
+function eachPatient<A>(
   resource: unknown,
   ownBaseUrls: readonly string[],
   pathsOf: (rule: Rule) => readonly (readonly string[])[],
-  visit: (patientId: string) => boolean | void,
-): boolean {
-  if (!isRecord(resource)) return true;
+  visit: (patientId: string, arg: A) => boolean,
+  arg: A,
+): number {
+  if (!isRecord(resource)) return 0;
   const resourceType = ownValue(resource, 'resourceType');
-  if (typeof resourceType !== 'string') return true;
+  if (typeof resourceType !== 'string') return 0;
+  let visited = 0;
 
   // "There is an instance of the patient compartment for each patient resource, and the identity
   // of the compartment is the same as the patient" (CompartmentDefinition/patient description;
   // R5 writes this rule as the `{def}` param): a Patient is in its own compartment.
   if (resourceType === 'Patient') {
     const id = ownValue(resource, 'id');
-    if (isFhirId(id) && visit(id) === false) return false;
+    if (isFhirId(id)) {
+      if (!visit(id, arg)) return -1;
+      visited += 1;
+    }
   }
 
   const rule = RULES.get(resourceType);
-  if (rule === undefined) return true;
+  if (rule === undefined) return visited;
   for (const steps of pathsOf(rule)) {
     for (const value of valuesAt(resource, steps)) {
       // Only literal references count; a Reference with just `identifier` or `display` names
@@ -122,10 +125,12 @@ function eachPatient(
       const reference = isRecord(value) ? ownValue(value, 'reference') : undefined;
       if (typeof reference !== 'string') continue;
       const target = parseReference(reference, ownBaseUrls);
-      if (target?.resourceType === 'Patient' && visit(target.id) === false) return false;
+      if (target?.resourceType !== 'Patient') continue;
+      if (!visit(target.id, arg)) return -1;
+      visited += 1;
     }
   }
-  return true;
+  return visited;
 }
 
 /** True when resourceType has patient-compartment params at all. */

@@ -42,7 +42,8 @@ export interface FilterOptions {
 }
 
 interface Candidate {
-  readonly entry: Record<string, unknown>;
+  /** The entry as it leaves the proxy (copyEntry), made while the backend's entry is being read. */
+  readonly copy: Record<string, unknown>;
   readonly include: boolean;
   readonly resource: unknown;
 }
@@ -68,7 +69,7 @@ export function filterBundle(
   let removedMatches = 0;
   let removed = 0;
   for (const raw of entries) {
-    const candidate = visibleEntry(ctx, raw, matchPermission, unconfined);
+    const candidate = visibleEntry(ctx, raw, matchPermission, unconfined, rewrite);
     if (candidate) visible.push(candidate);
     else {
       removed += 1;
@@ -86,20 +87,24 @@ export function filterBundle(
   const total = totalFor(input.total, kept, links, unconfined, removedMatches, options.countOnly === true);
   if (total !== undefined) bundle.total = total;
   if (links.length > 0) bundle.link = links;
-  if (kept.length > 0 && !options.countOnly) bundle.entry = kept.map((c) => copyEntry(c.entry, rewrite));
+  if (kept.length > 0 && !options.countOnly) bundle.entry = kept.map((c) => c.copy);
   return { bundle, removed, kept: kept.length };
 }
 
-/** The entry when it passes the visibility gate, else undefined. The line where a resource is removed for what it is. */
-function visibleEntry(ctx: AccessContext, raw: unknown, matchPermission: Permission, unconfined: boolean): Candidate | undefined {
+/**
+ * The entry when it passes the visibility gate, else undefined. The line where a resource is
+ * removed for what it is. A visible entry is copied for the response here, in the same pass over
+ * the backend's entries (a second pass cost a tenth of a 10 000-entry filter in cache misses).
+ */
+function visibleEntry(ctx: AccessContext, raw: unknown, matchPermission: Permission, unconfined: boolean, rewrite: BundleUrlRewriter): Candidate | undefined {
   if (!isRecord(raw)) return undefined;
   const resource = ownValue(raw, 'resource');
   const mode = searchMode(raw);
   // Only a system principal may see resource-less entries (a deleted version in history) and outcomes.
-  if (resource === undefined || mode === 'outcome') return unconfined ? { entry: raw, include: false, resource } : undefined;
+  if (resource === undefined || mode === 'outcome') return unconfined ? { copy: copyEntry(raw, rewrite), include: false, resource } : undefined;
   const include = mode === 'include';
   if (!checkResource(ctx, resource, include ? 'r' : matchPermission).ok) return undefined;
-  return { entry: raw, include, resource };
+  return { copy: copyEntry(raw, rewrite), include, resource };
 }
 
 /**

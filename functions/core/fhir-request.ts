@@ -58,6 +58,7 @@ type Target = Pick<FhirRequest, 'resourceType' | 'id' | 'versionId' | 'operation
 type Route = { readonly shape: string; readonly target: Target; readonly on: Partial<Record<Method, Interaction>> };
 
 const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const METHOD_SET: ReadonlySet<string> = new Set(METHODS);
 // De-facto verb-tunnelling headers (Google, Microsoft, Rails). The verb was authorized; it stays.
 const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 // Everything a legal segment can hold: types, ids (datatypes.html#id), `_history`, `_search`,
@@ -94,7 +95,7 @@ type Limits = Required<ParseOptions>;
 /** Parse an HTTP request against a FHIR R4 base into the model; throws RequestError when not understood. */
 export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): FhirRequest {
   const limits: Limits = { maxBodyBytes: options.maxBodyBytes ?? 5 * 1024 * 1024, maxParams: options.maxParams ?? 100, maxJsonDepth: options.maxJsonDepth ?? 64 };
-  const method = METHODS.find((m) => m === req.method);
+  const method = METHOD_SET.has(req.method) ? (req.method as Method) : undefined;
   if (method === undefined) {
     // RFC 9110 §9.1: methods are case-sensitive, so `get` is as unknown here as HEAD or TRACE.
     const actual = preview(req.method);
@@ -118,7 +119,7 @@ export function parseFhirRequest(req: HttpRequest, options: ParseOptions = {}): 
   if (req.query.length > limits.maxParams) bad(`more than ${limits.maxParams} query parameters`);
   const query = req.query.map(([k, v]) => parseSearchParam(k, v));
   const { interaction, body, form } = parseBody(req, method, routed, route.target, byCriteria, limits);
-  const params = controlParams([...query, ...form]);
+  const params = controlParams(form.length === 0 ? query : [...query, ...form]);
   const ifNoneExist = parseIfNoneExist(req.headers['if-none-exist'], interaction, limits.maxParams);
   const ifMatch = req.headers['if-match'];
   if (ifMatch !== undefined) {

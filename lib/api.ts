@@ -361,7 +361,10 @@ const ERROR_MESSAGE = '$context.error.messageString';
 
 /**
  * Access log record: who (principal id = Cognito sub or client id), what route (the resource
- * template, not the path, so no patient ids or search values), outcome and timings.
+ * template, not the path, so no patient ids or search values), outcome and timings, and the TLS
+ * version and cipher suite the client negotiated (`$context.tlsVersion`, `$context.cipherSuite`:
+ * the variables API Gateway documents for monitoring the TLS of REST API clients,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html).
  */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
@@ -382,4 +385,6 @@ const ACCESS_LOG_FIELDS = {
   errorType: '$context.error.responseType',
   wafStatus: '$context.waf.status',
   xrayTraceId: '$context.xrayTraceId',
+  tlsVersion: '$context.tlsVersion',
+  cipherSuite: '$context.cipherSuite',
 };

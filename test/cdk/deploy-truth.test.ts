@@ -122,6 +122,12 @@ describe('API Gateway', () => {
     }
   });
 
+  test('the access log records the TLS version and cipher suite each client negotiated', () => {
+    // The variables API Gateway documents for watching the TLS of REST API clients (apigateway-security-policies.html).
+    const format = JSON.parse(stage().AccessLogSetting.Format) as Record<string, string>;
+    expect(format).toMatchObject({ tlsVersion: '$context.tlsVersion', cipherSuite: '$context.cipherSuite' });
+  });
+
   test('no X-Ray at the stage (its segments record URLs: FHIR ids, search values)', () => {
     expect(stage().TracingEnabled).toBe(false);
   });

@@ -29,7 +29,8 @@
  * The API is created first so that the functions can be given its URLs (the token exchange's
  * issuer, the FHIR base as token audience); routes are added with `addFhirRoutes` and
  * `addTokenRoutes`. The URLs are built from the REST API id and the stage NAME, not from the
- * Stage resource: the stage depends on the methods, which depend on the functions.
+ * Stage resource: the stage depends on the methods, which depend on the functions. With a custom
+ * domain they are built from its name (lib/custom-domain.ts).
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -40,6 +41,7 @@ import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
 import { validateOrigins } from '../functions/common/cors';
 import { GATEWAY_CHALLENGES } from '../functions/common/www-authenticate';
+import { CustomDomainOptions, DEFAULT_SECURITY_POLICY, FhirgateDomain } from './custom-domain';
 import { DEFAULT_LOG_RETENTION } from './log-encryption';
 import { FhirgateWaf, WafRateLimits } from './waf';
 
@@ -102,13 +104,26 @@ export interface FhirgateApiProps {
    * @default [] (no browser access: no OPTIONS routes)
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * TLS security policy of the API and of its custom domain (an enhanced, regional policy).
+   * @default DEFAULT_SECURITY_POLICY (TLS 1.3, or TLS 1.2 with forward secrecy)
+   */
+  readonly securityPolicy?: apigw.SecurityPolicy;
+  /**
+   * Serve the API on this domain: every public URL (FHIR base, token issuer and endpoint, JWKS)
+   * is then on it, and the execute-api endpoint is off unless `disableExecuteApiEndpoint: false`.
+   * @default - none: the execute-api endpoint and its URLs
+   */
+  readonly customDomain?: CustomDomainOptions;
 }
 
 export class FhirgateApi extends Construct {
   readonly restApi: apigw.RestApi;
   readonly stageName: string;
-  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}` */
+  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or `https://{customDomain}` */
   readonly baseUrl: string;
+  /** The custom domain, when one is configured. */
+  readonly customDomain?: FhirgateDomain;
   /** The public FHIR base URL (also the audience of exchanged tokens). */
   readonly fhirBaseUrl: string;
   readonly smartConfigurationUrl: string;
@@ -146,6 +161,8 @@ export class FhirgateApi extends Construct {
     this.restApi = new apigw.RestApi(this, 'RestApi', {
       description: 'fhirgate: patient-scoped FHIR API',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // One public host when a custom domain is set (see lib/custom-domain.ts).
+      disableExecuteApiEndpoint: props.customDomain ? (props.customDomain.disableExecuteApiEndpoint ?? true) : undefined,
       // Execution logging needs the account-level API Gateway → CloudWatch role; kept on delete
       // because other APIs in the account rely on the same account setting.
       cloudWatchRole: true,
@@ -176,7 +193,21 @@ export class FhirgateApi extends Construct {
     });
     this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
 
-    this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+    // The default endpoint gets the enhanced TLS policy too: left alone, a regional API accepts
+    // TLS 1.0 there (lib/custom-domain.ts). The RestApi construct has no prop for it yet.
+    const securityPolicy = props.securityPolicy ?? DEFAULT_SECURITY_POLICY;
+    const cfnApi = this.restApi.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = securityPolicy;
+    cfnApi.endpointAccessMode = apigw.EndpointAccessMode.STRICT;
+
+    if (props.customDomain) {
+      this.customDomain = new FhirgateDomain(this, 'CustomDomain', { ...props.customDomain, restApi: this.restApi, securityPolicy });
+      this.baseUrl = this.customDomain.origin; // its root is the stage
+      // RestApi's own "Endpoint" output would name the execute-api URL, which answers 403 when off.
+      if (props.customDomain.disableExecuteApiEndpoint ?? true) this.restApi.node.tryRemoveChild('Endpoint');
+    } else {
+      this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+    }
     this.fhirBaseUrl = `${this.baseUrl}/fhir`;
     this.smartConfigurationUrl = `${this.fhirBaseUrl}/.well-known/smart-configuration`;
     this.tokenExchangeIssuer = `${this.baseUrl}/auth`;

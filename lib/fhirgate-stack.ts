@@ -3,13 +3,14 @@
  *
  *   identity (Cognito) ───┐
  *   links table ──────────┼─▶ authorizer λ ─┐
- *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
+ *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ WAF, optional custom domain)
  *   backend client tables ┴─▶ token service λ┘
  *   export bucket (HealthLake) ─▶ FHIR proxy λ (Bulk Data $export)
  *
  * Props are validated before anything is created; a mistake is a TypeError that names the prop.
  */
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Token } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -18,6 +19,7 @@ import { AlarmThresholds, FhirgateAlarms } from './alarms';
 import { FhirgateApi, PublicRoute, Throttle } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
+import { CustomDomainOptions, REGIONAL_SECURITY_POLICIES } from './custom-domain';
 import { FhirBackend } from './fhir-backend';
 import { ExportBucket } from './export-bucket';
 import { FhirProxy } from './fhir-proxy';
@@ -72,6 +74,17 @@ export interface FhirgateStackProps extends StackProps {
   readonly exportExpirationDays?: number;
   /** Alarm thresholds per 5 minutes (lib/alarms.ts). @default DEFAULT_ALARM_THRESHOLDS */
   readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * Serve the API on a custom domain (lib/custom-domain.ts): every public URL the stack computes
+   * and the proxy writes is then on it.
+   * @default - none: the execute-api endpoint
+   */
+  readonly customDomain?: CustomDomainOptions;
+  /**
+   * TLS security policy of the API and its custom domain: one of REGIONAL_SECURITY_POLICIES.
+   * @default DEFAULT_SECURITY_POLICY (SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09)
+   */
+  readonly tlsSecurityPolicy?: apigw.SecurityPolicy;
 }
 
 export class FhirgateStack extends Stack {
@@ -112,6 +125,8 @@ export class FhirgateStack extends Stack {
       waf: props.waf ?? true,
       wafRateLimits: props.wafRateLimits,
       corsAllowedOrigins: settings.corsAllowedOrigins,
+      securityPolicy: props.tlsSecurityPolicy,
+      customDomain: props.customDomain,
     });
 
     const trust: TrustConfig = {
@@ -144,6 +159,8 @@ export class FhirgateStack extends Stack {
         scopesSupported: [...this.identity.scopes],
       },
       corsAllowedOrigins: settings.corsAllowedOrigins,
+      // Behind a custom domain the request's host and stage are not the public base; say it.
+      publicBaseUrl: this.api.customDomain ? this.api.fhirBaseUrl : undefined,
       logKey,
       ...common,
       reservedConcurrency: concurrency.proxy,
@@ -197,6 +214,9 @@ export class FhirgateStack extends Stack {
     output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
     if (this.exportBucket) output('ExportBucketName', this.exportBucket.bucket.bucketName, 'S3 bucket HealthLake writes Bulk Data $export files to (expired by lifecycle)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
+    if (this.api.customDomain) {
+      output('CustomDomainTarget', this.api.customDomain.domain.domainNameAliasDomainName, `Regional API Gateway host to point ${props.customDomain!.domainName} at (CNAME or Route 53 alias)`);
+    }
   }
 }
 
@@ -241,7 +261,33 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
   for (const arn of props.retiringSigningKeyArns ?? []) {
     if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) fail(`retiringSigningKeyArns: ${JSON.stringify(arn)} is not a KMS key ARN`);
   }
+  if (props.tlsSecurityPolicy !== undefined && !REGIONAL_SECURITY_POLICIES.includes(props.tlsSecurityPolicy)) {
+    fail(`tlsSecurityPolicy must be one of ${REGIONAL_SECURITY_POLICIES.join(', ')} (enhanced policies for regional endpoints, TLS 1.2 at least)`);
+  }
+  if (props.customDomain !== undefined) validateCustomDomain(props.customDomain, props.env?.region, fail);
   return settings;
+}
+
+/** A custom domain API Gateway will accept for a regional endpoint. */
+function validateCustomDomain(domain: CustomDomainOptions, stackRegion: string | undefined, fail: (message: string) => never): void {
+  const name = domain.domainName;
+  // RFC 1123 labels, at least two, lower case (API Gateway refuses upper case), no wildcard, no trailing dot.
+  if (typeof name !== 'string' || name.length > 253 || !/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/.test(name)) {
+    fail(`customDomain.domainName ${JSON.stringify(name)} must be a lower-case DNS name such as fhir.example.org (no wildcard, no trailing dot)`);
+  }
+  const arn = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/.exec(domain.certificateArn ?? '');
+  if (!arn) fail(`customDomain.certificateArn ${JSON.stringify(domain.certificateArn)} is not an ACM certificate ARN`);
+  // A regional domain name takes a certificate from its own region (edge-optimized ones would need us-east-1).
+  if (stackRegion !== undefined && !Token.isUnresolved(stackRegion) && arn![1] !== stackRegion) {
+    fail(`customDomain.certificateArn is in ${arn![1]}, but a regional custom domain needs an ACM certificate in the stack's region ${stackRegion}`);
+  }
+  const zone = domain.hostedZone;
+  if (zone !== undefined) {
+    if (!/^Z[A-Z0-9]{1,31}$/.test(zone.hostedZoneId ?? '')) fail(`customDomain.hostedZone.hostedZoneId ${JSON.stringify(zone.hostedZoneId)} is not a Route 53 hosted zone id`);
+    const zoneName = (zone.zoneName ?? '').replace(/\.$/, '');
+    if (!(name === zoneName || name.endsWith(`.${zoneName}`))) fail(`customDomain.hostedZone.zoneName ${JSON.stringify(zone.zoneName)} must contain ${name}`);
+  }
+  if (domain.disableExecuteApiEndpoint !== undefined && typeof domain.disableExecuteApiEndpoint !== 'boolean') fail('customDomain.disableExecuteApiEndpoint must be a boolean');
 }
 
 function isRedirectUrl(value: string): boolean {

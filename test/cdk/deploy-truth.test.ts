@@ -168,7 +168,7 @@ describe('Cognito feature plan', () => {
 describe('alarms', () => {
   test('each alarm notifies the one encrypted, TLS-only topic', () => {
     const alarms = resourcesOfType(s.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     const topicId = id(s.stack.alarms.topic.node.defaultChild);
     for (const [, a] of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(resources()[topicId]!.Properties.KmsMasterKeyId).toBeDefined();
@@ -177,7 +177,7 @@ describe('alarms', () => {
     });
   });
 
-  test('what they watch: API 5xx, 429s, authorizer errors, backend failures, token service errors, removed entries', () => {
+  test('what they watch: API 5xx, 429s, authorizer errors, backend failures, token service errors, removed entries (KMS throttling: kms-throttle-alarm.test.ts)', () => {
     const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => [f.MetricTransformations[0].MetricName, f.FilterPattern]);
     expect(Object.fromEntries(filters)).toEqual({
       Throttled: '{ $.status = "429" }',

@@ -28,6 +28,7 @@
  * | `customDomainHostedZoneId`, `customDomainHostedZoneName` | Route 53 zone id and name | create the domain's alias record there (default none: point a CNAME at the `CustomDomainTarget` output) |
  * | `disableExecuteApiEndpoint` | `true` \| `false` | with a custom domain, switch the execute-api endpoint off (default `true`) |
  * | `tlsSecurityPolicy` | an enhanced regional policy name | TLS policy of the API and its domain (default `SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09`) |
+ * | `cloudTrail` | `true` \| `false` | a CloudTrail trail with data events for the tables and the data store, and management events (KMS use) (default `false`) |
  */
 import { readFileSync } from 'node:fs';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -67,6 +68,7 @@ export const CONTEXT_KEYS = [
   'customDomainHostedZoneName',
   'disableExecuteApiEndpoint',
   'tlsSecurityPolicy',
+  'cloudTrail',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -171,6 +173,7 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
           }
         : undefined,
     tlsSecurityPolicy: str('tlsSecurityPolicy') as apigw.SecurityPolicy | undefined, // validated by the stack
+    cloudTrail: bool('cloudTrail') ? {} : undefined,
   };
   return { stackName: str('stackName') ?? 'Fhirgate', props };
 }

@@ -16,6 +16,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { parseScope } from '../functions/core/scopes';
 import { AlarmThresholds, FhirgateAlarms } from './alarms';
+import { AuditTrail, AuditTrailOptions } from './audit-trail';
 import { FhirgateApi, PublicRoute, Throttle } from './api';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
@@ -85,6 +86,12 @@ export interface FhirgateStackProps extends StackProps {
    * @default DEFAULT_SECURITY_POLICY (SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09)
    */
   readonly tlsSecurityPolicy?: apigw.SecurityPolicy;
+  /**
+   * A CloudTrail trail with data events for the stack's DynamoDB tables and HealthLake data store,
+   * and management events (KMS key use) — lib/audit-trail.ts. `{}` turns it on with its defaults.
+   * @default - none (data events are billed per event)
+   */
+  readonly cloudTrail?: AuditTrailOptions;
 }
 
 export class FhirgateStack extends Stack {
@@ -102,6 +109,8 @@ export class FhirgateStack extends Stack {
   readonly exportBucket?: ExportBucket;
   /** Operational alarms and the SNS topic they notify. */
   readonly alarms: FhirgateAlarms;
+  /** The CloudTrail trail, when `cloudTrail` is set. */
+  readonly auditTrail?: AuditTrail;
 
   constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
     const settings = validateStackProps(props); // before anything is created
@@ -197,6 +206,8 @@ export class FhirgateStack extends Stack {
       thresholds: props.alarmThresholds,
     });
 
+    if (props.cloudTrail) this.auditTrail = new AuditTrail(this, 'AuditTrail', { ...props.cloudTrail, datastore: this.backend.datastore });
+
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('FhirBaseUrl', this.api.fhirBaseUrl, 'Public FHIR base URL (behind the authorizer and the PEP)');
     output('SmartConfigurationUrl', this.api.smartConfigurationUrl, 'SMART App Launch discovery document');
@@ -214,6 +225,7 @@ export class FhirgateStack extends Stack {
     output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
     if (this.exportBucket) output('ExportBucketName', this.exportBucket.bucket.bucketName, 'S3 bucket HealthLake writes Bulk Data $export files to (expired by lifecycle)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
+    if (this.auditTrail) output('AuditTrailBucketName', this.auditTrail.bucket.bucketName, 'S3 bucket of the CloudTrail trail (data events of the tables and the data store, KMS use)');
     if (this.api.customDomain) {
       output('CustomDomainTarget', this.api.customDomain.domain.domainNameAliasDomainName, `Regional API Gateway host to point ${props.customDomain!.domainName} at (CNAME or Route 53 alias)`);
     }
@@ -265,6 +277,14 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
     fail(`tlsSecurityPolicy must be one of ${REGIONAL_SECURITY_POLICIES.join(', ')} (enhanced policies for regional endpoints, TLS 1.2 at least)`);
   }
   if (props.customDomain !== undefined) validateCustomDomain(props.customDomain, props.env?.region, fail);
+  const trail = props.cloudTrail;
+  if (trail !== undefined) {
+    if (trail === null || typeof trail !== 'object') fail('cloudTrail must be an object ({} for the defaults)');
+    if (trail.managementEvents !== undefined && typeof trail.managementEvents !== 'boolean') fail('cloudTrail.managementEvents must be a boolean');
+    const days = trail.retentionDays;
+    // S3 expires by whole days; a year at least, so an audit record outlives the questions about it.
+    if (days !== undefined && !(Number.isInteger(days) && days >= 365 && days <= 36_500)) fail('cloudTrail.retentionDays must be a whole number of days, 365 to 36500');
+  }
   return settings;
 }
 

@@ -23,6 +23,7 @@ const PURPOSE: readonly [RegExp, RegExp][] = [
   [/\/FhirProxy\//, /FHIR proxy/i],
   [/\/TokenService\//, /token exchange/i],
   [/\/Exports\//, /bulk export/i],
+  [/\/AuditTrail\//, /audit trail/i],
 ];
 
 test('synthesis ran both packs and wrote an empty validation report (nothing unacknowledged)', () => {

@@ -63,6 +63,9 @@ describe('validateStackProps', () => {
     ['a hosted zone id that is no Route 53 id', { customDomain: { domainName: 'fhir.example.org', certificateArn: CERT, hostedZone: { hostedZoneId: 'example.org', zoneName: 'example.org' } } }, /customDomain.hostedZone.hostedZoneId/],
     ['the legacy TLS_1_2 policy', { tlsSecurityPolicy: apigw.SecurityPolicy.TLS_1_2 }, /tlsSecurityPolicy must be one of SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09/],
     ['an edge-only TLS policy (the API is regional)', { tlsSecurityPolicy: apigw.SecurityPolicy.TLS13_2025_EDGE }, /tlsSecurityPolicy/],
+    ['a trail kept less than a year', { cloudTrail: { retentionDays: 90 } }, /cloudTrail.retentionDays must be a whole number of days, 365 to 36500/],
+    ['a trail retention in fractions of a day', { cloudTrail: { retentionDays: 400.5 } }, /cloudTrail.retentionDays/],
+    ['a trail switch that is no boolean', { cloudTrail: { managementEvents: 'yes' as unknown as boolean } }, /cloudTrail.managementEvents must be a boolean/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => validateStackProps(props)).toThrow(message);
     // …before creating anything: the stack constructor validates first.
@@ -189,6 +192,7 @@ describe('configFromContext (-c key=value)', () => {
     [{ customDomainCertificateArn: CERT }, /context customDomainName/],
     [{ customDomainName: 'fhir.example.org', customDomainCertificateArn: CERT, customDomainHostedZoneId: 'Z0123456789ABC' }, /context customDomainHostedZoneName/],
     [{ disableExecuteApiEndpoint: 'true' }, /context disableExecuteApiEndpoint: needs customDomainName/],
+    [{ cloudTrail: 'on' }, /context cloudTrail: must be true or false/],
   ])('refuses %j', (context, message) => {
     expect(() => from(context)).toThrow(message);
   });
@@ -216,6 +220,12 @@ describe('configFromContext (-c key=value)', () => {
     expect(props.tlsSecurityPolicy).toBe(apigw.SecurityPolicy.TLS13_1_3_2025_09);
     expect(() => validateStackProps(props)).not.toThrow();
     expect(() => validateStackProps(from({ tlsSecurityPolicy: 'TLS_1_0' }).props)).toThrow(/tlsSecurityPolicy must be one of/);
+  });
+
+  test('cloudTrail=true turns the trail on with its defaults; false or absent leaves it off', () => {
+    expect(from({ cloudTrail: 'true' }).props.cloudTrail).toEqual({});
+    expect(from({ cloudTrail: false }).props.cloudTrail).toBeUndefined();
+    expect(from({}).props.cloudTrail).toBeUndefined();
   });
 
   test('every documented key is read', () => {

@@ -31,7 +31,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
 
-/** `resources.type` of each data event kind the trail selects. */
+/**
+ * `resources.type` of each data event kind the trail selects. DynamoDB's is in the CloudTrail API
+ * reference (API_DataResource.html); HealthLake's is the data-store type of CloudTrail's
+ * data-events table, which could not be checked against a stored copy when this was written.
+ * CloudTrail validates selectors when the trail is created, so a wrong type fails that deploy
+ * (with the trail opt-in) instead of silently logging nothing.
+ */
 export const DATA_EVENT_RESOURCE_TYPES = {
   dynamodb: 'AWS::DynamoDB::Table',
   healthlake: 'AWS::HealthLake::FHIRDatastore',

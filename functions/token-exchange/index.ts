@@ -6,6 +6,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { createDynamoClient } from '../adapters/dynamo-client';
 import { countKmsThrottles } from '../adapters/kms-throttles';
+import { extensionSecret } from '../adapters/secrets-extension';
 import { createTokenVerifier } from '../adapters/verifier';
 import { emfMetrics } from '../common/emf-metrics';
 import { jsonLogger } from '../common/log';
@@ -39,7 +40,8 @@ const appLaunch: AppLaunchServiceDeps | undefined = launch && {
   broker: createCognitoBroker({
     domain: launch.cognitoDomain,
     clientId: launch.brokerClientId,
-    clientSecret: launch.brokerClientSecret,
+    // In AWS, a Secrets Manager secret read through the Parameters and Secrets extension: not in the environment.
+    clientSecret: 'secretId' in launch.brokerSecret ? extensionSecret({ secretId: launch.brokerSecret.secretId }) : launch.brokerSecret.value,
     // The issuer is `<api>/auth`; the callback is the route beside the token endpoint.
     callbackUrl: `${issuerBase}${TOKEN_SERVICE_ROUTES.callback.slice('/auth'.length)}`,
     verifier: createTokenVerifier({ issuers: authz.issuers, clientIds: [launch.brokerClientId] }),

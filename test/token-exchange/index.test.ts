@@ -113,6 +113,13 @@ test('the Lambda handler built from the environment exchanges with a KMS-signed 
   expect(jwks.keys.map((k: { kid: string }) => k.kid)).toEqual([header.kid]);
 });
 
+test('FHIRGATE_CORS_ORIGINS (the stack sets the proxy\'s allow-list): the token endpoint answers that browser origin, and no other', async () => {
+  const handler = loadHandler(createFakeKms(), { FHIRGATE_CORS_ORIGINS: 'https://portal.example.test' });
+  const fromPage = (origin: string) => handler(proxyEvent({ body: exchangeBody(), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: origin } }));
+  expect((await fromPage('https://portal.example.test')).headers).toMatchObject({ 'access-control-allow-origin': 'https://portal.example.test' });
+  expect((await fromPage('https://evil.example.test')).headers).not.toHaveProperty('access-control-allow-origin');
+});
+
 test('KMS down at the first request → 503; the next request retries and succeeds', async () => {
   const kms = createFakeKms();
   const handler = loadHandler(kms);

@@ -97,7 +97,15 @@ test('each call asks the extension again (it caches; a rotated value is picked u
 
 test('a wrong session token: the extension refuses (401) → DependencyError', async () => {
   const read = extensionSecret({ secretId: SECRET_ARN, endpoint: at127(ext.port), env: envFor(ext.port, 'someone-elses') });
-  expect((await refusal(read)).code).toBe('ERR_DEPENDENCY_FAILED');
+  const err = await refusal(read);
+  expect(err.code).toBe('ERR_DEPENDENCY_FAILED');
+  expect(err.message).toMatch(/HTTP 401/); // the log line says why
+});
+
+test('an error status is a refusal whatever its body says (no value is taken from an error answer)', async () => {
+  ext.answer = () => ({ status: 403, body: JSON.stringify({ SecretString: 'from-an-error-answer' }) });
+  const err = await refusal(extensionSecret({ secretId: SECRET_ARN, endpoint: at127(ext.port), env: envFor(ext.port) }));
+  expect(err.message).toMatch(/HTTP 403/);
 });
 
 test('no AWS_SESSION_TOKEN: refused before any request', async () => {

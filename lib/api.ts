@@ -9,6 +9,9 @@
  * | `/auth/token` | ANY (the service answers 405 but to POST) | none (the form carries both tokens, or a client assertion) | token service |
  * | `/auth/jwks.json` | GET | none (public keys) | token service |
  * | `/auth/.well-known/oauth-authorization-server` | GET | none (RFC 8414 metadata) | token service |
+ * | `/auth/authorize`, `/auth/callback` | GET | none (a browser signing in has no token yet) | token service (SMART App Launch only) |
+ * | `/auth/picker` | POST | none (the sign-in session cookie) | token service (SMART App Launch only) |
+ * | `/auth/.well-known/openid-configuration` | GET | none (OpenID Connect discovery) | token service (SMART App Launch only) |
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
@@ -64,9 +67,16 @@ export const DEFAULT_PUBLIC_ROUTE_THROTTLE: Readonly<Record<PublicRoute, Throttl
   '/fhir/.well-known/smart-configuration/GET': { rateLimit: 10, burstLimit: 20 },
   '/auth/token/POST': { rateLimit: 50, burstLimit: 100 },
   '/auth/jwks.json/GET': { rateLimit: 10, burstLimit: 20 },
+  // SMART App Launch: one authorize, one callback and at most one picker POST per sign-in.
+  '/auth/authorize/GET': { rateLimit: 10, burstLimit: 20 },
+  '/auth/callback/GET': { rateLimit: 10, burstLimit: 20 },
+  '/auth/picker/POST': { rateLimit: 10, burstLimit: 20 },
 };
 
-export type PublicRoute = '/fhir/metadata/GET' | '/fhir/.well-known/smart-configuration/GET' | '/auth/token/POST' | '/auth/jwks.json/GET';
+/** The public routes that exist only with SMART App Launch (their throttles apply only then). */
+export const APP_LAUNCH_ROUTES = ['/auth/authorize/GET', '/auth/callback/GET', '/auth/picker/POST'] as const;
+
+export type PublicRoute = '/fhir/metadata/GET' | '/fhir/.well-known/smart-configuration/GET' | '/auth/token/POST' | '/auth/jwks.json/GET' | (typeof APP_LAUNCH_ROUTES)[number];
 
 export interface Throttle {
   readonly rateLimit: number;
@@ -115,6 +125,12 @@ export interface FhirgateApiProps {
    * @default - none: the execute-api endpoint and its URLs
    */
   readonly customDomain?: CustomDomainOptions;
+  /**
+   * SMART App Launch's browser routes (authorize, callback, picker, OpenID discovery) with their
+   * throttles, added by `addTokenRoutes`, and a WAF that lets the authorize request through.
+   * @default false
+   */
+  readonly appLaunch?: boolean;
 }
 
 export class FhirgateApi extends Construct {
@@ -139,6 +155,7 @@ export class FhirgateApi extends Construct {
   /** The CORS allow-list (validated). */
   readonly corsAllowedOrigins: readonly string[];
   private readonly authorizerCacheTtl: Duration;
+  private readonly appLaunch: boolean;
 
   constructor(scope: Construct, id: string, props: FhirgateApiProps) {
     super(scope, id);
@@ -153,9 +170,12 @@ export class FhirgateApi extends Construct {
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     // Each method setting is its own entry: it repeats the stage's logging settings.
     const logging = { loggingLevel: apigw.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true };
+    this.appLaunch = props.appLaunch ?? false;
     const publicThrottles = { ...DEFAULT_PUBLIC_ROUTE_THROTTLE, ...props.publicRouteThrottle };
     const methodOptions = Object.fromEntries(
-      Object.entries(publicThrottles).map(([route, t]) => [route, { ...logging, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit }]),
+      Object.entries(publicThrottles)
+        .filter(([route]) => this.appLaunch || !(APP_LAUNCH_ROUTES as readonly string[]).includes(route)) // a setting names an existing method
+        .map(([route, t]) => [route, { ...logging, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit }]),
     );
 
     this.restApi = new apigw.RestApi(this, 'RestApi', {
@@ -222,6 +242,7 @@ export class FhirgateApi extends Construct {
         rateLimits: props.wafRateLimits,
         logKey: props.logKey,
         logRetention: props.logRetention,
+        appLaunch: this.appLaunch,
       });
     } else {
       Validations.of(this.restApi).acknowledge({
@@ -255,6 +276,16 @@ export class FhirgateApi extends Construct {
         reason: 'The account-level API Gateway logging role uses AmazonAPIGatewayPushToCloudWatchLogs, the AWS managed policy API Gateway documents for writing the fhirgate API execution and access logs',
       });
     }
+  }
+
+  /** `GET …/auth/authorize`: the SMART App Launch authorization endpoint (beside the token endpoint, under the issuer). */
+  get authorizeUrl(): string {
+    return `${this.tokenExchangeIssuer}/authorize`;
+  }
+
+  /** `GET …/auth/callback`: where Cognito managed login returns a sign-in (the broker client's only callback URL). */
+  get signInCallbackUrl(): string {
+    return `${this.tokenExchangeIssuer}/callback`;
   }
 
   /**
@@ -330,11 +361,12 @@ export class FhirgateApi extends Construct {
   addTokenRoutes(tokenService: lambda.IFunction): void {
     const integration = new apigw.LambdaIntegration(tokenService, { allowTestInvoke: false });
     const auth = this.restApi.root.addResource('auth');
+    const wellKnown = auth.addResource('.well-known');
     const methods = [
       // ANY, so a wrong method reaches the token service and gets its RFC 6749 JSON 405 with `Allow: POST`.
       auth.addResource('token').addMethod('ANY', integration, { authorizationType: apigw.AuthorizationType.NONE }),
       auth.addResource('jwks.json').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
-      auth.addResource('.well-known').addResource('oauth-authorization-server').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+      wellKnown.addResource('oauth-authorization-server').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
     ];
     for (const method of methods) {
       Validations.of(method).acknowledge(
@@ -345,6 +377,34 @@ export class FhirgateApi extends Construct {
         {
           id: 'AwsSolutions-COG4',
           reason: 'The fhirgate token exchange verifies the credentials in the request body itself (both Cognito tokens, RFC 8693 §2.1, or a client assertion, RFC 7523), which a Cognito authorizer reading one header cannot; the JWKS route serves public keys only',
+        },
+      );
+    }
+    if (this.appLaunch) this.addAppLaunchRoutes(auth, wellKnown, integration);
+  }
+
+  /**
+   * SMART App Launch's browser routes, exactly the methods the token service answers
+   * (functions/token-exchange/authorize.ts): the authorize request and Cognito's return are GETs
+   * (redirects), the patient choice is a form POST, and OpenID discovery (id_tokens are issued).
+   */
+  private addAppLaunchRoutes(auth: apigw.IResource, wellKnown: apigw.IResource, integration: apigw.Integration): void {
+    const none = { authorizationType: apigw.AuthorizationType.NONE };
+    const methods = [
+      auth.addResource('authorize').addMethod('GET', integration, none),
+      auth.addResource('callback').addMethod('GET', integration, none),
+      auth.addResource('picker').addMethod('POST', integration, none),
+      wellKnown.addResource('openid-configuration').addMethod('GET', integration, none),
+    ];
+    for (const method of methods) {
+      Validations.of(method).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: 'SMART App Launch sign-in routes of the fhirgate token exchange: a browser arrives here to get its first token, so none can be required; the token service checks the registered client, the exact redirect_uri, PKCE S256 and the sign-in session cookie itself, and OpenID discovery is public by specification',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason: 'SMART App Launch sign-in routes of the fhirgate token exchange: the user signs in at Cognito managed login between authorize and callback, and the callback redeems that code with the broker client secret; a Cognito authorizer would need the very token this flow produces',
         },
       );
     }

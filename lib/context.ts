@@ -29,12 +29,15 @@
  * | `disableExecuteApiEndpoint` | `true` \| `false` | with a custom domain, switch the execute-api endpoint off (default `true`) |
  * | `tlsSecurityPolicy` | an enhanced regional policy name | TLS policy of the API and its domain (default `SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09`) |
  * | `cloudTrail` | `true` \| `false` | a CloudTrail trail with data events for the tables and the data store, and management events (KMS use) (default `false`) |
+ * | `appLaunch` | `true` \| `false` | SMART App Launch authorization server for browser apps (default `true`) |
+ * | `portalRedirectUris` | comma-separated URLs | register the example portal (`patient-portal`) as a first-party SMART app with these redirect URIs (default: not registered) |
  */
 import { readFileSync } from 'node:fs';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { AuthzSettings } from '../functions/core/settings';
+import { PORTAL_CLIENT_ID, PORTAL_NAME, PORTAL_SCOPES } from './example-portal';
 import type { FhirgateStackProps } from './fhirgate-stack';
 
 /** The context keys fhirgate reads (documented in the table above and in the README). */
@@ -69,6 +72,8 @@ export const CONTEXT_KEYS = [
   'disableExecuteApiEndpoint',
   'tlsSecurityPolicy',
   'cloudTrail',
+  'appLaunch',
+  'portalRedirectUris',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -138,6 +143,9 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
   if (zoneId && !domainName) fail('customDomainHostedZoneId', 'needs customDomainName');
   const disableExecuteApi = bool('disableExecuteApiEndpoint');
   if (disableExecuteApi !== undefined && !domainName) fail('disableExecuteApiEndpoint', 'needs customDomainName (the execute-api endpoint is the only one without it)');
+  const appLaunch = bool('appLaunch');
+  const portalRedirectUris = list('portalRedirectUris', /,/); // validated by the stack
+  if (appLaunch === false && portalRedirectUris) fail('portalRedirectUris', 'registers a SMART app, which needs appLaunch');
 
   const props: FhirgateStackProps = {
     settings: {
@@ -174,6 +182,10 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
         : undefined,
     tlsSecurityPolicy: str('tlsSecurityPolicy') as apigw.SecurityPolicy | undefined, // validated by the stack
     cloudTrail: bool('cloudTrail') ? {} : undefined,
+    appLaunch: {
+      enabled: appLaunch,
+      ...(portalRedirectUris ? { firstPartyApps: [{ clientId: PORTAL_CLIENT_ID, name: PORTAL_NAME, redirectUris: portalRedirectUris, scopes: PORTAL_SCOPES }] } : {}),
+    },
   };
   return { stackName: str('stackName') ?? 'Fhirgate', props };
 }

@@ -6,6 +6,7 @@
  *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ WAF, optional custom domain)
  *   backend client tables ┴─▶ token service λ┘
  *   export bucket (HealthLake) ─▶ FHIR proxy λ (Bulk Data $export)
+ *   SMART App Launch: broker client (Cognito) + app tables + broker secret ─▶ token service λ
  *
  * Props are validated before anything is created; a mistake is a TypeError that names the prop.
  */
@@ -14,10 +15,12 @@ import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { checkAppClient, GRANTABLE_SMART_SCOPES } from '../functions/core/app-launch';
 import { parseScope } from '../functions/core/scopes';
 import { AlarmThresholds, FhirgateAlarms } from './alarms';
 import { AuditTrail, AuditTrailOptions } from './audit-trail';
-import { FhirgateApi, PublicRoute, Throttle } from './api';
+import { APP_LAUNCH_ROUTES, FhirgateApi, PublicRoute, Throttle } from './api';
+import { AppLaunch, AppLaunchOptions, checkAppLaunchPolicy } from './app-launch';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
 import { CustomDomainOptions, REGIONAL_SECURITY_POLICIES } from './custom-domain';
@@ -92,6 +95,12 @@ export interface FhirgateStackProps extends StackProps {
    * @default - none (data events are billed per event)
    */
   readonly cloudTrail?: AuditTrailOptions;
+  /**
+   * SMART App Launch for browser apps (fhirgate as the authorization server, sign-in through
+   * Cognito managed login): on by default; first-party apps, role scopes, lifetimes (lib/app-launch.ts).
+   * @default { enabled: true } (no first-party app: register apps with `fhirgate apps register`)
+   */
+  readonly appLaunch?: AppLaunchOptions;
 }
 
 export class FhirgateStack extends Stack {
@@ -111,6 +120,8 @@ export class FhirgateStack extends Stack {
   readonly alarms: FhirgateAlarms;
   /** The CloudTrail trail, when `cloudTrail` is set. */
   readonly auditTrail?: AuditTrail;
+  /** SMART App Launch (app tables, broker secret, first-party apps), unless turned off. */
+  readonly appLaunch?: AppLaunch;
 
   constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
     const settings = validateStackProps(props); // before anything is created
@@ -136,8 +147,20 @@ export class FhirgateStack extends Stack {
       corsAllowedOrigins: settings.corsAllowedOrigins,
       securityPolicy: props.tlsSecurityPolicy,
       customDomain: props.customDomain,
+      appLaunch: props.appLaunch?.enabled ?? true,
     });
+    if (props.appLaunch?.enabled ?? true) {
+      // The broker's only callback is the API's /auth/callback; its secret goes to Secrets Manager.
+      this.appLaunch = new AppLaunch(this, 'AppLaunch', {
+        options: props.appLaunch ?? {},
+        broker: this.identity.addBrokerClient(this.api.signInCallbackUrl),
+        cognitoDomain: this.identity.baseUrl,
+        logKey,
+        logRetention: props.logRetention,
+      });
+    }
 
+    // The broker client is in neither allow-list: its tokens are for the token service's sign-in check only.
     const trust: TrustConfig = {
       issuers: [
         { kind: 'cognito', userPoolId: this.identity.userPool.userPoolId },
@@ -164,8 +187,11 @@ export class FhirgateStack extends Stack {
         backendServices: true,
         clientSecrets: true,
         cognito: { issuer: this.identity.issuer, tokenEndpoint: `${this.identity.baseUrl}/oauth2/token` },
-        // What a token request to token_endpoint may ask for (no OpenID sign-in is served there).
-        scopesSupported: [...this.identity.scopes],
+        // What a request may ask for: the pool's scopes, and with App Launch the SMART names its
+        // authorization endpoint grants (OpenID sign-in with fhirUser, refresh tokens).
+        scopesSupported: [...new Set([...this.identity.scopes, ...(this.appLaunch ? GRANTABLE_SMART_SCOPES : [])])],
+        // SMART App Launch capabilities are advertised only when its routes are deployed.
+        ...(this.appLaunch ? { appLaunch: { authorizationEndpoint: this.api.authorizeUrl } } : {}),
       },
       corsAllowedOrigins: settings.corsAllowedOrigins,
       // Behind a custom domain the request's host and stage are not the public base; say it.
@@ -190,6 +216,9 @@ export class FhirgateStack extends Stack {
       backendClients: { tables: this.backendClients, tokenUrl: this.api.tokenExchangeUrl },
       // Secret-based client_credentials at /auth/token is forwarded here (Cognito holds the secrets).
       cognitoTokenUrl: `${this.identity.baseUrl}/oauth2/token`,
+      appLaunch: this.appLaunch,
+      // A SMART app in a browser calls the token endpoint too: the same allow-list as the FHIR API.
+      corsAllowedOrigins: settings.corsAllowedOrigins,
       logKey,
       ...common,
       reservedConcurrency: concurrency.tokenService,
@@ -223,6 +252,17 @@ export class FhirgateStack extends Stack {
     // The two caches that make up the revocation window (docs/revocation.md); the CLI reads them to state it.
     output('AuthorizerCacheTtlSeconds', String(settings.authorizerCacheTtlSeconds), 'Seconds API Gateway caches an authorizer answer per token');
     output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
+    if (this.appLaunch) {
+      output('AuthorizeUrl', this.api.authorizeUrl, 'SMART App Launch authorization endpoint (apps find it in the SMART configuration)');
+      output('AppsTableName', this.appLaunch.tables.apps.tableName, 'DynamoDB registry of SMART App Launch apps (fhirgate apps register|list|revoke)');
+      output('BrokerClientId', this.identity.brokerClient!.userPoolClientId, 'Cognito app client through which fhirgate signs users in for SMART apps');
+      output('BrokerSecretArn', this.appLaunch.brokerSecret.secretArn, 'Secrets Manager secret holding the broker client secret');
+      const firstParty = this.appLaunch.firstPartyApps?.apps ?? [];
+      if (firstParty.length > 0) {
+        output('PortalClientId', firstParty[0]!.clientId, 'Client id of the first first-party SMART app (examples/patient-portal/build.ts --cdk-outputs reads it)');
+        output('FirstPartyAppClientIds', firstParty.map((a) => a.clientId).join(','), 'Client ids of the SMART apps this stack registers');
+      }
+    }
     if (this.exportBucket) output('ExportBucketName', this.exportBucket.bucket.bucketName, 'S3 bucket HealthLake writes Bulk Data $export files to (expired by lifecycle)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
     if (this.auditTrail) output('AuditTrailBucketName', this.auditTrail.bucket.bucketName, 'S3 bucket of the CloudTrail trail (data events of the tables and the data store, KMS use)');
@@ -285,6 +325,7 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
     // S3 expires by whole days; a year at least, so an audit record outlives the questions about it.
     if (days !== undefined && !(Number.isInteger(days) && days >= 365 && days <= 36_500)) fail('cloudTrail.retentionDays must be a whole number of days, 365 to 36500');
   }
+  validateAppLaunch(props, fail);
   return settings;
 }
 
@@ -308,6 +349,36 @@ function validateCustomDomain(domain: CustomDomainOptions, stackRegion: string |
     if (!(name === zoneName || name.endsWith(`.${zoneName}`))) fail(`customDomain.hostedZone.zoneName ${JSON.stringify(zone.zoneName)} must contain ${name}`);
   }
   if (domain.disableExecuteApiEndpoint !== undefined && typeof domain.disableExecuteApiEndpoint !== 'boolean') fail('customDomain.disableExecuteApiEndpoint must be a boolean');
+}
+
+/** The `appLaunch` prop, with the token service's own rules (an app: `checkAppClient`; the policy: its env parser). */
+function validateAppLaunch(props: FhirgateStackProps, fail: (message: string) => never): void {
+  const launch = props.appLaunch ?? {};
+  if (launch.enabled !== undefined && typeof launch.enabled !== 'boolean') fail('appLaunch.enabled must be a boolean');
+  if (launch.enabled === false) {
+    const set = (['firstPartyApps', 'roleScopes', 'accessTokenSeconds', 'offlineSeconds'] as const).filter((k) => launch[k] !== undefined);
+    if (set.length > 0) fail(`appLaunch.${set[0]} is set but appLaunch.enabled is false`);
+    const throttled = Object.keys(props.publicRouteThrottle ?? {}).filter((route) => (APP_LAUNCH_ROUTES as readonly string[]).includes(route));
+    if (throttled.length > 0) fail(`publicRouteThrottle[${throttled[0]}]: that route exists only with SMART App Launch (appLaunch.enabled is false)`);
+    return;
+  }
+  try {
+    checkAppLaunchPolicy(launch);
+  } catch (err) {
+    fail(`appLaunch: ${(err as Error).message}`);
+  }
+  const ids = new Set<string>();
+  (launch.firstPartyApps ?? []).forEach((app, i) => {
+    const where = `appLaunch.firstPartyApps[${i}]${typeof app?.clientId === 'string' ? ` (${app.clientId})` : ''}`;
+    if (typeof app?.name !== 'string' || !/^[^\u0000-\u001f<>]{1,100}$/.test(app.name)) fail(`${where}: name must be 1-100 characters, no control characters or angle brackets`);
+    try {
+      checkAppClient({ clientId: app.clientId, name: app.name, status: 'active', redirectUris: [...(app.redirectUris ?? [])], scopes: [...(app.scopes ?? [])] });
+    } catch (err) {
+      fail(`${where}: ${(err as Error).message}`);
+    }
+    if (ids.has(app.clientId)) fail(`${where}: client id ${JSON.stringify(app.clientId)} is listed twice`);
+    ids.add(app.clientId);
+  });
 }
 
 function isRedirectUrl(value: string): boolean {

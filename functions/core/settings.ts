@@ -157,6 +157,8 @@ const DISCOVERY_SCHEMA = v.looseObject({
   clientSecrets: v.boolean(),
   scopesSupported: v.array(v.string()),
   cognito: v.optional(v.strictObject({ issuer: nonEmpty, tokenEndpoint: nonEmpty })),
+  // SMART App Launch, when the stack deploys it (core/oauth-metadata.ts ServedOAuth.appLaunch).
+  appLaunch: v.optional(v.strictObject({ authorizationEndpoint: nonEmpty })),
 });
 
 /** The values SMART discovery publishes (`FHIRGATE_DISCOVERY`); the proxy's DiscoveryConfig. */

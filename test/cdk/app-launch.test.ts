@@ -73,7 +73,8 @@ function physicalId(logicalId: string, type: string): string {
     case 'AWS::SecretsManager::Secret':
       return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${logicalId}-AbCdEf`;
     default:
-      return `${logicalId.toLowerCase()}-physical`;
+      // CloudFormation's generated names: stack, logical id, a random suffix.
+      return `Fhirgate-${logicalId}-1A2B3C4D5E6F7`;
   }
 }
 
@@ -566,6 +567,14 @@ test('no dependency cycle (the broker client names the REST API; the functions n
   const stage = resourcesOfType(s.template, 'AWS::ApiGateway::Stage')[0]![0];
   const reaches = (from: string, to: string, seen = new Set<string>()): boolean => from === to || [...(edges.get(from) ?? [])].some((n) => !seen.has(n) && (seen.add(n), reaches(n, to, seen)));
   expect(reaches(stage, id(broker().node.defaultChild))).toBe(true); // stage → deployment → methods → token service → broker
+});
+
+test('every function\'s environment, as Lambda will hold it, stays within Lambda\'s 4 KB for all variables together', () => {
+  // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html ("Function environment variables: 4 KB")
+  for (const piece of ['authorizer', 'proxy', 'tokenService'] as const) {
+    const bytes = Object.entries(environment(piece)).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    expect({ piece, within: bytes < 4096 }).toEqual({ piece, within: true });
+  }
 });
 
 test('the authorizer\'s environment is what it was (App Launch tokens are fhirgate-issued: the exchange issuer it already trusts)', () => {

@@ -106,6 +106,13 @@ describe('every public URL is on the domain', () => {
     expect(published(plain)).toContain('.execute-api.'); // the check can see one
   });
 
+  test('SMART App Launch on the domain: the broker client\'s only Cognito callback and the authorize URL', () => {
+    const broker = s.template.toJSON().Resources[id(s, s.stack.identity.brokerClient!.node.defaultChild)].Properties;
+    // Cognito redirects only to a registered URL; the token service sends `${issuer}/callback`.
+    expect(broker.CallbackURLs).toEqual([`https://${DOMAIN}/auth/callback`]);
+    expect(s.template.toJSON().Outputs.AuthorizeUrl.Value).toBe(`https://${DOMAIN}/auth/authorize`);
+  });
+
   test('why the proxy needs the base configured: behind the domain the request says {domain}/{stage}', () => {
     const event = { requestContext: { domainName: DOMAIN, stage: 'prod' } } as APIGatewayProxyEvent;
     expect(publicBaseFromEvent(event, undefined)).toBe(`https://${DOMAIN}/prod/fhir`); // not a URL the domain serves

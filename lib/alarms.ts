@@ -8,11 +8,15 @@
  * | API throttled (429) | access-log metric filter on `status = 429` | callers hit the stage, route or backend limits |
  * | authorizer errors | AWS/Lambda Errors + Throttles of the authorizer | every protected request fails 500 while it errors |
  * | FHIR backend failures | proxy audit-line filter on status 429/502/504 | HealthLake throttling (its per-account quotas), errors or timeouts |
- * | token service errors | AWS/Lambda Errors of the token service | KMS Sign throttling or failures surface here: no token is issued |
+ * | token service errors | AWS/Lambda Errors of the token service | the function crashed or timed out: no token is issued |
+ * | KMS throttled | fhirgate's `KmsThrottled` metric (EMF) of the token service and the proxy | KMS refused Sign or GenerateMac/VerifyMac past its request quota: tokens or paging links fail |
  * | removed-entry spike | proxy audit-line filter, sum of `removed` | the backend returned records the caller may not see, far more than usual |
  *
  * Metric filters read the log groups the stack already has, so they work whichever logger wrote
- * the line (the audit keys are top-level JSON either way). Thresholds are props with defaults.
+ * the line (the audit keys are top-level JSON either way). KMS failures never reach Lambda's
+ * `Errors` (the signers answer 503/502 themselves), so KMS throttling is counted by the functions
+ * (functions/adapters/kms-throttles.ts) and alarmed on here, per `service` dimension as the
+ * functions publish it. Thresholds are props with defaults.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -23,6 +27,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { KMS_THROTTLED_METRIC } from '../functions/adapters/kms-throttles';
+import { METRIC_SERVICES, METRICS_NAMESPACE } from '../functions/common/metrics';
 
 /** Alarm thresholds, per 5-minute period. */
 export interface AlarmThresholds {
@@ -36,11 +42,13 @@ export interface AlarmThresholds {
   readonly backendFailures?: number;
   /** @default 1 */
   readonly tokenServiceErrors?: number;
+  /** @default 1 */
+  readonly kmsThrottled?: number;
   /** @default 100 */
   readonly removedEntries?: number;
 }
 
-export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = { api5xx: 5, throttled: 50, authorizerErrors: 1, backendFailures: 5, tokenServiceErrors: 1, removedEntries: 100 };
+export const DEFAULT_ALARM_THRESHOLDS: Required<AlarmThresholds> = { api5xx: 5, throttled: 50, authorizerErrors: 1, backendFailures: 5, tokenServiceErrors: 1, kmsThrottled: 1, removedEntries: 100 };
 
 export interface FhirgateAlarmsProps {
   readonly restApiName: string;
@@ -86,6 +94,8 @@ export class FhirgateAlarms extends Construct {
       });
       return new cloudwatch.Metric({ namespace: 'fhirgate', metricName: name, statistic: 'Sum', period });
     };
+    // What a function publishes as EMF: exactly the dimensions it records plus `service`.
+    const ownMetric = (service: string, metricName: string) => new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic: 'Sum', period });
     const lambdaMetric = (fn: lambda.IFunction, metricName: string) => new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { FunctionName: fn.functionName }, statistic: 'Sum', period });
     const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
       const a = new cloudwatch.Alarm(this, name, {
@@ -105,7 +115,17 @@ export class FhirgateAlarms extends Construct {
       throttled: alarm('Throttled', filtered('Throttled', props.accessLogGroup, '{ $.status = "429" }'), t.throttled, 'requests throttled (429) by the stage, a route or the backend'),
       authorizerErrors: alarm('AuthorizerErrors', new cloudwatch.MathExpression({ expression: 'e + t', usingMetrics: { e: lambdaMetric(props.authorizer, 'Errors'), t: lambdaMetric(props.authorizer, 'Throttles') }, period }), t.authorizerErrors, 'the token authorizer errored or was throttled (protected requests fail)'),
       backendFailures: alarm('BackendFailures', filtered('BackendFailures', props.proxyLogGroup, '{ $.event = "fhir.access" && ($.status = 429 || $.status = 502 || $.status = 504) }'), t.backendFailures, 'the FHIR backend throttled (HealthLake quotas), failed or timed out'),
-      tokenServiceErrors: alarm('TokenServiceErrors', lambdaMetric(props.tokenService, 'Errors'), t.tokenServiceErrors, 'the token service errored (KMS Sign throttling or failure: no token issued)'),
+      tokenServiceErrors: alarm('TokenServiceErrors', lambdaMetric(props.tokenService, 'Errors'), t.tokenServiceErrors, 'the token service crashed or timed out (no token issued)'),
+      kmsThrottled: alarm(
+        'KmsThrottled',
+        new cloudwatch.MathExpression({
+          expression: 'tokens + paging',
+          usingMetrics: { tokens: ownMetric(METRIC_SERVICES.tokenService, KMS_THROTTLED_METRIC), paging: ownMetric(METRIC_SERVICES.proxy, KMS_THROTTLED_METRIC) },
+          period,
+        }),
+        t.kmsThrottled,
+        'KMS throttled the token service (Sign: no token issued) or the proxy (GenerateMac/VerifyMac: paging links fail)',
+      ),
       removedEntries: alarm('RemovedEntries', filtered('RemovedEntries', props.proxyLogGroup, '{ $.event = "fhir.access" && $.removed > 0 }', '$.removed'), t.removedEntries, 'the PEP removed unusually many entries from backend responses'),
     };
   }

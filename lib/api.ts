@@ -9,6 +9,9 @@
  * | `/auth/token` | ANY (the service answers 405 but to POST) | none (the form carries both tokens, or a client assertion) | token service |
  * | `/auth/jwks.json` | GET | none (public keys) | token service |
  * | `/auth/.well-known/oauth-authorization-server` | GET | none (RFC 8414 metadata) | token service |
+ * | `/auth/authorize`, `/auth/callback` | GET | none (a browser signing in has no token yet) | token service (SMART App Launch only) |
+ * | `/auth/picker` | POST | none (the sign-in session cookie) | token service (SMART App Launch only) |
+ * | `/auth/.well-known/openid-configuration` | GET | none (OpenID Connect discovery) | token service (SMART App Launch only) |
  *
  * Every error API Gateway itself answers (401, 403, throttling, a crashed integration) is a FHIR
  * OperationOutcome like the proxy's own. Access logs are JSON without paths or query strings;
@@ -29,7 +32,8 @@
  * The API is created first so that the functions can be given its URLs (the token exchange's
  * issuer, the FHIR base as token audience); routes are added with `addFhirRoutes` and
  * `addTokenRoutes`. The URLs are built from the REST API id and the stage NAME, not from the
- * Stage resource: the stage depends on the methods, which depend on the functions.
+ * Stage resource: the stage depends on the methods, which depend on the functions. With a custom
+ * domain they are built from its name (lib/custom-domain.ts).
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -40,6 +44,7 @@ import { Construct } from 'constructs';
 import { FHIRGATE_ERROR_SYSTEM } from '../functions/core/operation-outcome';
 import { validateOrigins } from '../functions/common/cors';
 import { GATEWAY_CHALLENGES } from '../functions/common/www-authenticate';
+import { CustomDomainOptions, DEFAULT_SECURITY_POLICY, FhirgateDomain } from './custom-domain';
 import { DEFAULT_LOG_RETENTION } from './log-encryption';
 import { FhirgateWaf, WafRateLimits } from './waf';
 
@@ -62,9 +67,16 @@ export const DEFAULT_PUBLIC_ROUTE_THROTTLE: Readonly<Record<PublicRoute, Throttl
   '/fhir/.well-known/smart-configuration/GET': { rateLimit: 10, burstLimit: 20 },
   '/auth/token/POST': { rateLimit: 50, burstLimit: 100 },
   '/auth/jwks.json/GET': { rateLimit: 10, burstLimit: 20 },
+  // SMART App Launch: one authorize, one callback and at most one picker POST per sign-in.
+  '/auth/authorize/GET': { rateLimit: 10, burstLimit: 20 },
+  '/auth/callback/GET': { rateLimit: 10, burstLimit: 20 },
+  '/auth/picker/POST': { rateLimit: 10, burstLimit: 20 },
 };
 
-export type PublicRoute = '/fhir/metadata/GET' | '/fhir/.well-known/smart-configuration/GET' | '/auth/token/POST' | '/auth/jwks.json/GET';
+/** The public routes that exist only with SMART App Launch (their throttles apply only then). */
+export const APP_LAUNCH_ROUTES = ['/auth/authorize/GET', '/auth/callback/GET', '/auth/picker/POST'] as const;
+
+export type PublicRoute = '/fhir/metadata/GET' | '/fhir/.well-known/smart-configuration/GET' | '/auth/token/POST' | '/auth/jwks.json/GET' | (typeof APP_LAUNCH_ROUTES)[number];
 
 export interface Throttle {
   readonly rateLimit: number;
@@ -102,13 +114,32 @@ export interface FhirgateApiProps {
    * @default [] (no browser access: no OPTIONS routes)
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * TLS security policy of the API and of its custom domain (an enhanced, regional policy).
+   * @default DEFAULT_SECURITY_POLICY (TLS 1.3, or TLS 1.2 with forward secrecy)
+   */
+  readonly securityPolicy?: apigw.SecurityPolicy;
+  /**
+   * Serve the API on this domain: every public URL (FHIR base, token issuer and endpoint, JWKS)
+   * is then on it, and the execute-api endpoint is off unless `disableExecuteApiEndpoint: false`.
+   * @default - none: the execute-api endpoint and its URLs
+   */
+  readonly customDomain?: CustomDomainOptions;
+  /**
+   * SMART App Launch's browser routes (authorize, callback, picker, OpenID discovery) with their
+   * throttles, added by `addTokenRoutes`, and a WAF that lets the authorize request through.
+   * @default false
+   */
+  readonly appLaunch?: boolean;
 }
 
 export class FhirgateApi extends Construct {
   readonly restApi: apigw.RestApi;
   readonly stageName: string;
-  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}` */
+  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}`, or `https://{customDomain}` */
   readonly baseUrl: string;
+  /** The custom domain, when one is configured. */
+  readonly customDomain?: FhirgateDomain;
   /** The public FHIR base URL (also the audience of exchanged tokens). */
   readonly fhirBaseUrl: string;
   readonly smartConfigurationUrl: string;
@@ -124,6 +155,7 @@ export class FhirgateApi extends Construct {
   /** The CORS allow-list (validated). */
   readonly corsAllowedOrigins: readonly string[];
   private readonly authorizerCacheTtl: Duration;
+  private readonly appLaunch: boolean;
 
   constructor(scope: Construct, id: string, props: FhirgateApiProps) {
     super(scope, id);
@@ -138,14 +170,19 @@ export class FhirgateApi extends Construct {
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     // Each method setting is its own entry: it repeats the stage's logging settings.
     const logging = { loggingLevel: apigw.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true };
+    this.appLaunch = props.appLaunch ?? false;
     const publicThrottles = { ...DEFAULT_PUBLIC_ROUTE_THROTTLE, ...props.publicRouteThrottle };
     const methodOptions = Object.fromEntries(
-      Object.entries(publicThrottles).map(([route, t]) => [route, { ...logging, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit }]),
+      Object.entries(publicThrottles)
+        .filter(([route]) => this.appLaunch || !(APP_LAUNCH_ROUTES as readonly string[]).includes(route)) // a setting names an existing method
+        .map(([route, t]) => [route, { ...logging, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit }]),
     );
 
     this.restApi = new apigw.RestApi(this, 'RestApi', {
       description: 'fhirgate: patient-scoped FHIR API',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      // One public host when a custom domain is set (see lib/custom-domain.ts).
+      disableExecuteApiEndpoint: props.customDomain ? (props.customDomain.disableExecuteApiEndpoint ?? true) : undefined,
       // Execution logging needs the account-level API Gateway → CloudWatch role; kept on delete
       // because other APIs in the account rely on the same account setting.
       cloudWatchRole: true,
@@ -176,7 +213,21 @@ export class FhirgateApi extends Construct {
     });
     this.restApi.deploymentStage.node.addDependency(this.executionLogGroup);
 
-    this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+    // The default endpoint gets the enhanced TLS policy too: left alone, a regional API accepts
+    // TLS 1.0 there (lib/custom-domain.ts). The RestApi construct has no prop for it yet.
+    const securityPolicy = props.securityPolicy ?? DEFAULT_SECURITY_POLICY;
+    const cfnApi = this.restApi.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = securityPolicy;
+    cfnApi.endpointAccessMode = apigw.EndpointAccessMode.STRICT;
+
+    if (props.customDomain) {
+      this.customDomain = new FhirgateDomain(this, 'CustomDomain', { ...props.customDomain, restApi: this.restApi, securityPolicy });
+      this.baseUrl = this.customDomain.origin; // its root is the stage
+      // RestApi's own "Endpoint" output would name the execute-api URL, which answers 403 when off.
+      if (props.customDomain.disableExecuteApiEndpoint ?? true) this.restApi.node.tryRemoveChild('Endpoint');
+    } else {
+      this.baseUrl = `https://${this.restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+    }
     this.fhirBaseUrl = `${this.baseUrl}/fhir`;
     this.smartConfigurationUrl = `${this.fhirBaseUrl}/.well-known/smart-configuration`;
     this.tokenExchangeIssuer = `${this.baseUrl}/auth`;
@@ -191,6 +242,7 @@ export class FhirgateApi extends Construct {
         rateLimits: props.wafRateLimits,
         logKey: props.logKey,
         logRetention: props.logRetention,
+        appLaunch: this.appLaunch,
       });
     } else {
       Validations.of(this.restApi).acknowledge({
@@ -224,6 +276,16 @@ export class FhirgateApi extends Construct {
         reason: 'The account-level API Gateway logging role uses AmazonAPIGatewayPushToCloudWatchLogs, the AWS managed policy API Gateway documents for writing the fhirgate API execution and access logs',
       });
     }
+  }
+
+  /** `GET …/auth/authorize`: the SMART App Launch authorization endpoint (beside the token endpoint, under the issuer). */
+  get authorizeUrl(): string {
+    return `${this.tokenExchangeIssuer}/authorize`;
+  }
+
+  /** `GET …/auth/callback`: where Cognito managed login returns a sign-in (the broker client's only callback URL). */
+  get signInCallbackUrl(): string {
+    return `${this.tokenExchangeIssuer}/callback`;
   }
 
   /**
@@ -299,11 +361,12 @@ export class FhirgateApi extends Construct {
   addTokenRoutes(tokenService: lambda.IFunction): void {
     const integration = new apigw.LambdaIntegration(tokenService, { allowTestInvoke: false });
     const auth = this.restApi.root.addResource('auth');
+    const wellKnown = auth.addResource('.well-known');
     const methods = [
       // ANY, so a wrong method reaches the token service and gets its RFC 6749 JSON 405 with `Allow: POST`.
       auth.addResource('token').addMethod('ANY', integration, { authorizationType: apigw.AuthorizationType.NONE }),
       auth.addResource('jwks.json').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
-      auth.addResource('.well-known').addResource('oauth-authorization-server').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
+      wellKnown.addResource('oauth-authorization-server').addMethod('GET', integration, { authorizationType: apigw.AuthorizationType.NONE }),
     ];
     for (const method of methods) {
       Validations.of(method).acknowledge(
@@ -314,6 +377,34 @@ export class FhirgateApi extends Construct {
         {
           id: 'AwsSolutions-COG4',
           reason: 'The fhirgate token exchange verifies the credentials in the request body itself (both Cognito tokens, RFC 8693 §2.1, or a client assertion, RFC 7523), which a Cognito authorizer reading one header cannot; the JWKS route serves public keys only',
+        },
+      );
+    }
+    if (this.appLaunch) this.addAppLaunchRoutes(auth, wellKnown, integration);
+  }
+
+  /**
+   * SMART App Launch's browser routes, exactly the methods the token service answers
+   * (functions/token-exchange/authorize.ts): the authorize request and Cognito's return are GETs
+   * (redirects), the patient choice is a form POST, and OpenID discovery (id_tokens are issued).
+   */
+  private addAppLaunchRoutes(auth: apigw.IResource, wellKnown: apigw.IResource, integration: apigw.Integration): void {
+    const none = { authorizationType: apigw.AuthorizationType.NONE };
+    const methods = [
+      auth.addResource('authorize').addMethod('GET', integration, none),
+      auth.addResource('callback').addMethod('GET', integration, none),
+      auth.addResource('picker').addMethod('POST', integration, none),
+      wellKnown.addResource('openid-configuration').addMethod('GET', integration, none),
+    ];
+    for (const method of methods) {
+      Validations.of(method).acknowledge(
+        {
+          id: 'AwsSolutions-APIG4',
+          reason: 'SMART App Launch sign-in routes of the fhirgate token exchange: a browser arrives here to get its first token, so none can be required; the token service checks the registered client, the exact redirect_uri, PKCE S256 and the sign-in session cookie itself, and OpenID discovery is public by specification',
+        },
+        {
+          id: 'AwsSolutions-COG4',
+          reason: 'SMART App Launch sign-in routes of the fhirgate token exchange: the user signs in at Cognito managed login between authorize and callback, and the callback redeems that code with the broker client secret; a Cognito authorizer would need the very token this flow produces',
         },
       );
     }
@@ -361,7 +452,10 @@ const ERROR_MESSAGE = '$context.error.messageString';
 
 /**
  * Access log record: who (principal id = Cognito sub or client id), what route (the resource
- * template, not the path, so no patient ids or search values), outcome and timings.
+ * template, not the path, so no patient ids or search values), outcome and timings, and the TLS
+ * version and cipher suite the client negotiated (`$context.tlsVersion`, `$context.cipherSuite`:
+ * the variables API Gateway documents for monitoring the TLS of REST API clients,
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-security-policies.html).
  */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
@@ -382,4 +476,6 @@ const ACCESS_LOG_FIELDS = {
   errorType: '$context.error.responseType',
   wafStatus: '$context.waf.status',
   xrayTraceId: '$context.xrayTraceId',
+  tlsVersion: '$context.tlsVersion',
+  cipherSuite: '$context.cipherSuite',
 };

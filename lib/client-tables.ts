@@ -103,7 +103,7 @@ export class BackendClientTables extends Construct {
 }
 
 /** Partition and sort key of a CreateTable definition, as CDK table props. */
-function keySchemaOf(definition: CreateTableCommandInput): Pick<dynamodb.TableProps, 'partitionKey' | 'sortKey'> {
+export function keySchemaOf(definition: CreateTableCommandInput): Pick<dynamodb.TableProps, 'partitionKey' | 'sortKey'> {
   const attribute = (keyType: 'HASH' | 'RANGE'): dynamodb.Attribute | undefined => {
     const name = definition.KeySchema?.find((k) => k.KeyType === keyType)?.AttributeName;
     if (name === undefined) return undefined;

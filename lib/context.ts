@@ -24,11 +24,20 @@
  * | `logRetentionDays` | a CloudWatch retention value | retention of every log group (default 2192, six years) |
  * | `throttleRate`, `throttleBurst` | numbers | stage throttling (default 100 / 200) |
  * | `sourceMaps` | `true` \| `false` | ship source maps (default `false`) |
+ * | `customDomainName`, `customDomainCertificateArn` | DNS name, ACM certificate ARN (same region) | serve the API on this domain; every public URL uses it (default none: execute-api) |
+ * | `customDomainHostedZoneId`, `customDomainHostedZoneName` | Route 53 zone id and name | create the domain's alias record there (default none: point a CNAME at the `CustomDomainTarget` output) |
+ * | `disableExecuteApiEndpoint` | `true` \| `false` | with a custom domain, switch the execute-api endpoint off (default `true`) |
+ * | `tlsSecurityPolicy` | an enhanced regional policy name | TLS policy of the API and its domain (default `SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09`) |
+ * | `cloudTrail` | `true` \| `false` | a CloudTrail trail with data events for the tables and the data store, and management events (KMS use) (default `false`) |
+ * | `appLaunch` | `true` \| `false` | SMART App Launch authorization server for browser apps (default `true`) |
+ * | `portalRedirectUris` | comma-separated URLs | register the example portal (`patient-portal`) as a first-party SMART app with these redirect URIs (default: not registered) |
  */
 import { readFileSync } from 'node:fs';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { AuthzSettings } from '../functions/core/settings';
+import { PORTAL_CLIENT_ID, PORTAL_NAME, PORTAL_SCOPES } from './example-portal';
 import type { FhirgateStackProps } from './fhirgate-stack';
 
 /** The context keys fhirgate reads (documented in the table above and in the README). */
@@ -56,6 +65,15 @@ export const CONTEXT_KEYS = [
   'throttleRate',
   'throttleBurst',
   'sourceMaps',
+  'customDomainName',
+  'customDomainCertificateArn',
+  'customDomainHostedZoneId',
+  'customDomainHostedZoneName',
+  'disableExecuteApiEndpoint',
+  'tlsSecurityPolicy',
+  'cloudTrail',
+  'appLaunch',
+  'portalRedirectUris',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -116,6 +134,18 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
   const burst = int('throttleBurst');
   const wafPerCaller = int('wafRateLimitPerCaller');
   const wafPerIp = int('wafRateLimitPerIp');
+  const domainName = str('customDomainName');
+  const certificateArn = str('customDomainCertificateArn');
+  if ((domainName === undefined) !== (certificateArn === undefined)) fail(domainName ? 'customDomainCertificateArn' : 'customDomainName', 'customDomainName and customDomainCertificateArn go together');
+  const zoneId = str('customDomainHostedZoneId');
+  const zoneName = str('customDomainHostedZoneName');
+  if ((zoneId === undefined) !== (zoneName === undefined)) fail(zoneId ? 'customDomainHostedZoneName' : 'customDomainHostedZoneId', 'customDomainHostedZoneId and customDomainHostedZoneName go together');
+  if (zoneId && !domainName) fail('customDomainHostedZoneId', 'needs customDomainName');
+  const disableExecuteApi = bool('disableExecuteApiEndpoint');
+  if (disableExecuteApi !== undefined && !domainName) fail('disableExecuteApiEndpoint', 'needs customDomainName (the execute-api endpoint is the only one without it)');
+  const appLaunch = bool('appLaunch');
+  const portalRedirectUris = list('portalRedirectUris', /,/); // validated by the stack
+  if (appLaunch === false && portalRedirectUris) fail('portalRedirectUris', 'registers a SMART app, which needs appLaunch');
 
   const props: FhirgateStackProps = {
     settings: {
@@ -141,6 +171,21 @@ export function configFromContext(get: (key: ContextKey) => unknown, readFile: (
     logRetention: retention as logs.RetentionDays | undefined,
     throttle: rate === undefined && burst === undefined ? undefined : { rateLimit: rate ?? 100, burstLimit: burst ?? 200 },
     sourceMaps: bool('sourceMaps'),
+    customDomain:
+      domainName && certificateArn
+        ? {
+            domainName,
+            certificateArn,
+            ...(zoneId && zoneName ? { hostedZone: { hostedZoneId: zoneId, zoneName } } : {}),
+            ...(disableExecuteApi !== undefined ? { disableExecuteApiEndpoint: disableExecuteApi } : {}),
+          }
+        : undefined,
+    tlsSecurityPolicy: str('tlsSecurityPolicy') as apigw.SecurityPolicy | undefined, // validated by the stack
+    cloudTrail: bool('cloudTrail') ? {} : undefined,
+    appLaunch: {
+      enabled: appLaunch,
+      ...(portalRedirectUris ? { firstPartyApps: [{ clientId: PORTAL_CLIENT_ID, name: PORTAL_NAME, redirectUris: portalRedirectUris, scopes: PORTAL_SCOPES }] } : {}),
+    },
   };
   return { stackName: str('stackName') ?? 'Fhirgate', props };
 }

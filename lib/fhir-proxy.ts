@@ -33,6 +33,13 @@ export interface FhirProxyProps extends FunctionOptions {
    * @default [] (no CORS headers on any response)
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * The public FHIR base the proxy writes into Bundle links, Location headers and its
+   * CapabilityStatement. Needed behind a custom domain, where the request's own host and stage
+   * (`https://{domainName}/{stage}/fhir`) are not the public base.
+   * @default - derived from each request (the execute-api endpoint)
+   */
+  readonly publicBaseUrl?: string;
 }
 
 export class FhirProxy extends Construct {
@@ -65,6 +72,7 @@ export class FhirProxy extends Construct {
         [PROXY_ENV.discovery]: Stack.of(this).toJsonString(props.discovery),
         [PROXY_ENV.backendTimeoutMs]: String(backendTimeoutMs),
         ...(corsOrigins.length > 0 ? { [PROXY_ENV.corsOrigins]: corsOrigins.join(',') } : {}),
+        ...(props.publicBaseUrl ? { [PROXY_ENV.publicBaseUrl]: props.publicBaseUrl } : {}),
       },
       logKey: props.logKey,
       logRetention: props.logRetention,

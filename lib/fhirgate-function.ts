@@ -60,6 +60,13 @@ export interface FhirgateFunctionProps {
    * @default 'Cognito JWKS, DynamoDB, KMS, and the FHIR backend: HealthLake with SigV4 or the configured https URL'
    */
   readonly outboundCalls?: string;
+  /**
+   * The AWS Parameters and Secrets Lambda Extension layer (a localhost cache in front of Secrets
+   * Manager), for a function that reads a secret without an SDK client; its role still needs
+   * GetSecretValue on that secret (`allow()`).
+   * @default - none
+   */
+  readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
 }
 
 /** Node.js 24 on arm64, bundled by local esbuild, traced, logging to its own encrypted log group. */
@@ -114,6 +121,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
         ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
       },
       bundling: cdkBundling({ sourceMap: props.sourceMap ?? false }),
+      paramsAndSecrets: props.paramsAndSecrets,
     });
     this.executionRole = role;
     this.policy = policy;

@@ -3,21 +3,27 @@
  *
  *   identity (Cognito) ───┐
  *   links table ──────────┼─▶ authorizer λ ─┐
- *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ optional WAF)
+ *   FHIR backend ─────────┼─▶ FHIR proxy λ ─┼─▶ API Gateway (+ WAF, optional custom domain)
  *   backend client tables ┴─▶ token service λ┘
  *   export bucket (HealthLake) ─▶ FHIR proxy λ (Bulk Data $export)
+ *   SMART App Launch: broker client (Cognito) + app tables + broker secret ─▶ token service λ
  *
  * Props are validated before anything is created; a mistake is a TypeError that names the prop.
  */
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps, Token } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { checkAppClient, GRANTABLE_SMART_SCOPES } from '../functions/core/app-launch';
 import { parseScope } from '../functions/core/scopes';
 import { AlarmThresholds, FhirgateAlarms } from './alarms';
-import { FhirgateApi, PublicRoute, Throttle } from './api';
+import { AuditTrail, AuditTrailOptions } from './audit-trail';
+import { APP_LAUNCH_ROUTES, FhirgateApi, PublicRoute, Throttle } from './api';
+import { AppLaunch, AppLaunchOptions, checkAppLaunchPolicy } from './app-launch';
 import { FhirgateAuthorizer, TrustConfig } from './authorizer';
 import { BackendClientTables } from './client-tables';
+import { CustomDomainOptions, REGIONAL_SECURITY_POLICIES } from './custom-domain';
 import { FhirBackend } from './fhir-backend';
 import { ExportBucket } from './export-bucket';
 import { FhirProxy } from './fhir-proxy';
@@ -72,6 +78,29 @@ export interface FhirgateStackProps extends StackProps {
   readonly exportExpirationDays?: number;
   /** Alarm thresholds per 5 minutes (lib/alarms.ts). @default DEFAULT_ALARM_THRESHOLDS */
   readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * Serve the API on a custom domain (lib/custom-domain.ts): every public URL the stack computes
+   * and the proxy writes is then on it.
+   * @default - none: the execute-api endpoint
+   */
+  readonly customDomain?: CustomDomainOptions;
+  /**
+   * TLS security policy of the API and its custom domain: one of REGIONAL_SECURITY_POLICIES.
+   * @default DEFAULT_SECURITY_POLICY (SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09)
+   */
+  readonly tlsSecurityPolicy?: apigw.SecurityPolicy;
+  /**
+   * A CloudTrail trail with data events for the stack's DynamoDB tables and HealthLake data store,
+   * and management events (KMS key use) — lib/audit-trail.ts. `{}` turns it on with its defaults.
+   * @default - none (data events are billed per event)
+   */
+  readonly cloudTrail?: AuditTrailOptions;
+  /**
+   * SMART App Launch for browser apps (fhirgate as the authorization server, sign-in through
+   * Cognito managed login): on by default; first-party apps, role scopes, lifetimes (lib/app-launch.ts).
+   * @default { enabled: true } (no first-party app: register apps with `fhirgate apps register`)
+   */
+  readonly appLaunch?: AppLaunchOptions;
 }
 
 export class FhirgateStack extends Stack {
@@ -89,6 +118,10 @@ export class FhirgateStack extends Stack {
   readonly exportBucket?: ExportBucket;
   /** Operational alarms and the SNS topic they notify. */
   readonly alarms: FhirgateAlarms;
+  /** The CloudTrail trail, when `cloudTrail` is set. */
+  readonly auditTrail?: AuditTrail;
+  /** SMART App Launch (app tables, broker secret, first-party apps), unless turned off. */
+  readonly appLaunch?: AppLaunch;
 
   constructor(scope: Construct, id: string, props: FhirgateStackProps = {}) {
     const settings = validateStackProps(props); // before anything is created
@@ -112,8 +145,22 @@ export class FhirgateStack extends Stack {
       waf: props.waf ?? true,
       wafRateLimits: props.wafRateLimits,
       corsAllowedOrigins: settings.corsAllowedOrigins,
+      securityPolicy: props.tlsSecurityPolicy,
+      customDomain: props.customDomain,
+      appLaunch: props.appLaunch?.enabled ?? true,
     });
+    if (props.appLaunch?.enabled ?? true) {
+      // The broker's only callback is the API's /auth/callback; its secret goes to Secrets Manager.
+      this.appLaunch = new AppLaunch(this, 'AppLaunch', {
+        options: props.appLaunch ?? {},
+        broker: this.identity.addBrokerClient(this.api.signInCallbackUrl),
+        cognitoDomain: this.identity.baseUrl,
+        logKey,
+        logRetention: props.logRetention,
+      });
+    }
 
+    // The broker client is in neither allow-list: its tokens are for the token service's sign-in check only.
     const trust: TrustConfig = {
       issuers: [
         { kind: 'cognito', userPoolId: this.identity.userPool.userPoolId },
@@ -140,10 +187,15 @@ export class FhirgateStack extends Stack {
         backendServices: true,
         clientSecrets: true,
         cognito: { issuer: this.identity.issuer, tokenEndpoint: `${this.identity.baseUrl}/oauth2/token` },
-        // What a token request to token_endpoint may ask for (no OpenID sign-in is served there).
-        scopesSupported: [...this.identity.scopes],
+        // What a request may ask for: the pool's scopes, and with App Launch the SMART names its
+        // authorization endpoint grants (OpenID sign-in with fhirUser, refresh tokens).
+        scopesSupported: [...new Set([...this.identity.scopes, ...(this.appLaunch ? GRANTABLE_SMART_SCOPES : [])])],
+        // SMART App Launch capabilities are advertised only when its routes are deployed.
+        ...(this.appLaunch ? { appLaunch: { authorizationEndpoint: this.api.authorizeUrl } } : {}),
       },
       corsAllowedOrigins: settings.corsAllowedOrigins,
+      // Behind a custom domain the request's host and stage are not the public base; say it.
+      publicBaseUrl: this.api.customDomain ? this.api.fhirBaseUrl : undefined,
       logKey,
       ...common,
       reservedConcurrency: concurrency.proxy,
@@ -164,6 +216,9 @@ export class FhirgateStack extends Stack {
       backendClients: { tables: this.backendClients, tokenUrl: this.api.tokenExchangeUrl },
       // Secret-based client_credentials at /auth/token is forwarded here (Cognito holds the secrets).
       cognitoTokenUrl: `${this.identity.baseUrl}/oauth2/token`,
+      appLaunch: this.appLaunch,
+      // A SMART app in a browser calls the token endpoint too: the same allow-list as the FHIR API.
+      corsAllowedOrigins: settings.corsAllowedOrigins,
       logKey,
       ...common,
       reservedConcurrency: concurrency.tokenService,
@@ -180,6 +235,8 @@ export class FhirgateStack extends Stack {
       thresholds: props.alarmThresholds,
     });
 
+    if (props.cloudTrail) this.auditTrail = new AuditTrail(this, 'AuditTrail', { ...props.cloudTrail, datastore: this.backend.datastore });
+
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('FhirBaseUrl', this.api.fhirBaseUrl, 'Public FHIR base URL (behind the authorizer and the PEP)');
     output('SmartConfigurationUrl', this.api.smartConfigurationUrl, 'SMART App Launch discovery document');
@@ -195,8 +252,23 @@ export class FhirgateStack extends Stack {
     // The two caches that make up the revocation window (docs/revocation.md); the CLI reads them to state it.
     output('AuthorizerCacheTtlSeconds', String(settings.authorizerCacheTtlSeconds), 'Seconds API Gateway caches an authorizer answer per token');
     output('LinkCacheTtlSeconds', String(settings.linkCacheTtlSeconds), 'Seconds the authorizer and the token service cache a link record');
+    if (this.appLaunch) {
+      output('AuthorizeUrl', this.api.authorizeUrl, 'SMART App Launch authorization endpoint (apps find it in the SMART configuration)');
+      output('AppsTableName', this.appLaunch.tables.apps.tableName, 'DynamoDB registry of SMART App Launch apps (fhirgate apps register|list|revoke)');
+      output('BrokerClientId', this.identity.brokerClient!.userPoolClientId, 'Cognito app client through which fhirgate signs users in for SMART apps');
+      output('BrokerSecretArn', this.appLaunch.brokerSecret.secretArn, 'Secrets Manager secret holding the broker client secret');
+      const firstParty = this.appLaunch.firstPartyApps?.apps ?? [];
+      if (firstParty.length > 0) {
+        output('PortalClientId', firstParty[0]!.clientId, 'Client id of the first first-party SMART app (examples/patient-portal/build.ts --cdk-outputs reads it)');
+        output('FirstPartyAppClientIds', firstParty.map((a) => a.clientId).join(','), 'Client ids of the SMART apps this stack registers');
+      }
+    }
     if (this.exportBucket) output('ExportBucketName', this.exportBucket.bucket.bucketName, 'S3 bucket HealthLake writes Bulk Data $export files to (expired by lifecycle)');
     if (this.backend.datastore) output('HealthLakeDatastoreId', this.backend.datastore.attrDatastoreId, 'HealthLake FHIR data store');
+    if (this.auditTrail) output('AuditTrailBucketName', this.auditTrail.bucket.bucketName, 'S3 bucket of the CloudTrail trail (data events of the tables and the data store, KMS use)');
+    if (this.api.customDomain) {
+      output('CustomDomainTarget', this.api.customDomain.domain.domainNameAliasDomainName, `Regional API Gateway host to point ${props.customDomain!.domainName} at (CNAME or Route 53 alias)`);
+    }
   }
 }
 
@@ -241,7 +313,72 @@ export function validateStackProps(props: FhirgateStackProps): ResolvedSettings 
   for (const arn of props.retiringSigningKeyArns ?? []) {
     if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) fail(`retiringSigningKeyArns: ${JSON.stringify(arn)} is not a KMS key ARN`);
   }
+  if (props.tlsSecurityPolicy !== undefined && !REGIONAL_SECURITY_POLICIES.includes(props.tlsSecurityPolicy)) {
+    fail(`tlsSecurityPolicy must be one of ${REGIONAL_SECURITY_POLICIES.join(', ')} (enhanced policies for regional endpoints, TLS 1.2 at least)`);
+  }
+  if (props.customDomain !== undefined) validateCustomDomain(props.customDomain, props.env?.region, fail);
+  const trail = props.cloudTrail;
+  if (trail !== undefined) {
+    if (trail === null || typeof trail !== 'object') fail('cloudTrail must be an object ({} for the defaults)');
+    if (trail.managementEvents !== undefined && typeof trail.managementEvents !== 'boolean') fail('cloudTrail.managementEvents must be a boolean');
+    const days = trail.retentionDays;
+    // S3 expires by whole days; a year at least, so an audit record outlives the questions about it.
+    if (days !== undefined && !(Number.isInteger(days) && days >= 365 && days <= 36_500)) fail('cloudTrail.retentionDays must be a whole number of days, 365 to 36500');
+  }
+  validateAppLaunch(props, fail);
   return settings;
+}
+
+/** A custom domain API Gateway will accept for a regional endpoint. */
+function validateCustomDomain(domain: CustomDomainOptions, stackRegion: string | undefined, fail: (message: string) => never): void {
+  const name = domain.domainName;
+  // RFC 1123 labels, at least two, lower case (API Gateway refuses upper case), no wildcard, no trailing dot.
+  if (typeof name !== 'string' || name.length > 253 || !/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/.test(name)) {
+    fail(`customDomain.domainName ${JSON.stringify(name)} must be a lower-case DNS name such as fhir.example.org (no wildcard, no trailing dot)`);
+  }
+  const arn = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/.exec(domain.certificateArn ?? '');
+  if (!arn) fail(`customDomain.certificateArn ${JSON.stringify(domain.certificateArn)} is not an ACM certificate ARN`);
+  // A regional domain name takes a certificate from its own region (edge-optimized ones would need us-east-1).
+  if (stackRegion !== undefined && !Token.isUnresolved(stackRegion) && arn![1] !== stackRegion) {
+    fail(`customDomain.certificateArn is in ${arn![1]}, but a regional custom domain needs an ACM certificate in the stack's region ${stackRegion}`);
+  }
+  const zone = domain.hostedZone;
+  if (zone !== undefined) {
+    if (!/^Z[A-Z0-9]{1,31}$/.test(zone.hostedZoneId ?? '')) fail(`customDomain.hostedZone.hostedZoneId ${JSON.stringify(zone.hostedZoneId)} is not a Route 53 hosted zone id`);
+    const zoneName = (zone.zoneName ?? '').replace(/\.$/, '');
+    if (!(name === zoneName || name.endsWith(`.${zoneName}`))) fail(`customDomain.hostedZone.zoneName ${JSON.stringify(zone.zoneName)} must contain ${name}`);
+  }
+  if (domain.disableExecuteApiEndpoint !== undefined && typeof domain.disableExecuteApiEndpoint !== 'boolean') fail('customDomain.disableExecuteApiEndpoint must be a boolean');
+}
+
+/** The `appLaunch` prop, with the token service's own rules (an app: `checkAppClient`; the policy: its env parser). */
+function validateAppLaunch(props: FhirgateStackProps, fail: (message: string) => never): void {
+  const launch = props.appLaunch ?? {};
+  if (launch.enabled !== undefined && typeof launch.enabled !== 'boolean') fail('appLaunch.enabled must be a boolean');
+  if (launch.enabled === false) {
+    const set = (['firstPartyApps', 'roleScopes', 'accessTokenSeconds', 'offlineSeconds'] as const).filter((k) => launch[k] !== undefined);
+    if (set.length > 0) fail(`appLaunch.${set[0]} is set but appLaunch.enabled is false`);
+    const throttled = Object.keys(props.publicRouteThrottle ?? {}).filter((route) => (APP_LAUNCH_ROUTES as readonly string[]).includes(route));
+    if (throttled.length > 0) fail(`publicRouteThrottle[${throttled[0]}]: that route exists only with SMART App Launch (appLaunch.enabled is false)`);
+    return;
+  }
+  try {
+    checkAppLaunchPolicy(launch);
+  } catch (err) {
+    fail(`appLaunch: ${(err as Error).message}`);
+  }
+  const ids = new Set<string>();
+  (launch.firstPartyApps ?? []).forEach((app, i) => {
+    const where = `appLaunch.firstPartyApps[${i}]${typeof app?.clientId === 'string' ? ` (${app.clientId})` : ''}`;
+    if (typeof app?.name !== 'string' || !/^[^\u0000-\u001f<>]{1,100}$/.test(app.name)) fail(`${where}: name must be 1-100 characters, no control characters or angle brackets`);
+    try {
+      checkAppClient({ clientId: app.clientId, name: app.name, status: 'active', redirectUris: [...(app.redirectUris ?? [])], scopes: [...(app.scopes ?? [])] });
+    } catch (err) {
+      fail(`${where}: ${(err as Error).message}`);
+    }
+    if (ids.has(app.clientId)) fail(`${where}: client id ${JSON.stringify(app.clientId)} is listed twice`);
+    ids.add(app.clientId);
+  });
 }
 
 function isRedirectUrl(value: string): boolean {

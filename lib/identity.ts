@@ -104,6 +104,7 @@ export class FhirgateIdentity extends Construct {
   readonly machineClients: readonly cognito.UserPoolClient[];
   /** Every custom scope the pool defines (`patient/*.rs`, …, `fhirgate/delegate`). */
   readonly scopes: readonly string[];
+  private broker?: cognito.UserPoolClient;
 
   constructor(scope: Construct, id: string, props: FhirgateIdentityProps) {
     super(scope, id);
@@ -230,6 +231,57 @@ export class FhirgateIdentity extends Construct {
       }),
     );
     this.apiServerClient = this.machineClients[0]!;
+  }
+
+  /**
+   * The broker: the one confidential app client through which fhirgate's authorization server
+   * (`/auth/authorize`) signs users in with managed login for SMART App Launch. Authorization code
+   * only, scope `openid` only (it learns who signed in; what an app is granted is fhirgate's
+   * decision), a generated secret (the code is redeemed server-side, `/auth/callback`), and ONE
+   * callback URL: fhirgate's own `/auth/callback`, so a code can only ever be delivered there.
+   * Its tokens are accepted by nothing but the token service's sign-in check (the authorizer's and
+   * the exchange's client allow-lists do not name it). The callback URL is built from the REST API
+   * id and the stage name (lib/api.ts), not from the stage resource, so the client does not depend
+   * on the API's deployment (which depends on the functions, which name this client): no cycle.
+   * Cognito requires an absolute https URL without a fragment:
+   * https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+   */
+  addBrokerClient(callbackUrl: string): cognito.UserPoolClient {
+    if (this.broker) throw new TypeError('fhirgate identity: the broker client exists already');
+    const broker = this.userPool.addClient('BrokerClient', {
+      userPoolClientName: 'fhirgate-app-launch-broker',
+      generateSecret: true,
+      // None chosen (Cognito's defaults, as for the machine clients): any API sign-in through a
+      // client with a secret needs its SECRET_HASH, which only the token service can compute;
+      // users sign in on managed login.
+      authFlows: {},
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      // Its tokens are redeemed and verified once, at the callback, then dropped: Cognito's minimums.
+      accessTokenValidity: Duration.minutes(5),
+      idTokenValidity: Duration.minutes(5),
+      refreshTokenValidity: Duration.minutes(60),
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID],
+        callbackUrls: [callbackUrl],
+        logoutUrls: [],
+      },
+    });
+    // Managed login (v2) shows a page only for clients with a branding style; Cognito's default one.
+    new cognito.CfnManagedLoginBranding(this, 'BrokerClientBranding', {
+      userPoolId: this.userPool.userPoolId,
+      clientId: broker.userPoolClientId,
+      useCognitoProvidedValues: true,
+    });
+    this.broker = broker;
+    return broker;
+  }
+
+  /** fhirgate's own confidential client for SMART App Launch sign-ins, once `addBrokerClient` made it. */
+  get brokerClient(): cognito.UserPoolClient | undefined {
+    return this.broker;
   }
 
   /**

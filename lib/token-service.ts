@@ -1,18 +1,22 @@
 /**
  * The token service Lambda (functions/token-exchange): RFC 8693 token exchange and, with its
  * client tables, SMART Backend Services `client_credentials` with private_key_jwt assertions
- * (RFC 7523) at `POST /auth/token`, and the JWKS of the tokens it issues at `GET /auth/jwks.json`.
+ * (RFC 7523) at `POST /auth/token`, and the JWKS of the tokens it issues at `GET /auth/jwks.json`;
+ * with `appLaunch`, also the SMART App Launch authorization server for browser apps.
  * It signs with an asymmetric KMS key (ECC_NIST_P256, ES256) whose private half never leaves KMS;
  * its only permissions are kms:Sign/kms:GetPublicKey on that key, reading links like the
- * authorizer, GetItem on the client registry and PutItem on the assertion replay store. It is not
- * in a VPC: it fetches registered clients' JWKS URLs from the internet.
+ * authorizer, GetItem on the client registry and PutItem on the assertion replay store, and with
+ * App Launch the app tables' calls (lib/app-tables.ts) and GetSecretValue on the broker secret.
+ * It is not in a VPC: it fetches registered clients' JWKS URLs from the internet.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { validateOrigins } from '../functions/common/cors';
 import { EXCHANGE_ENV } from '../functions/token-exchange/config';
 import { FunctionOptions, TrustConfig, trustEnvironment } from './authorizer';
+import type { AppLaunch } from './app-launch';
 import type { BackendClientTables } from './client-tables';
 import { FhirgateFunction } from './fhirgate-function';
 import { FUNCTION_ENTRIES } from './function-bundle';
@@ -51,6 +55,18 @@ export interface TokenServiceProps extends FunctionOptions {
    * @default - none: client secrets are refused at /auth/token (invalid_client)
    */
   readonly cognitoTokenUrl?: string;
+  /**
+   * SMART App Launch (`/auth/authorize`, `/auth/callback`, `/auth/picker`, the
+   * `authorization_code` and `refresh_token` grants): its tables, broker and secret.
+   * @default - none: App Launch is not served
+   */
+  readonly appLaunch?: AppLaunch;
+  /**
+   * Browser origins allowed to call the token endpoint, the JWKS and the metadata (the proxy's
+   * allow-list: a SMART app in a browser redeems its code with `fetch`).
+   * @default [] (no CORS headers)
+   */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export class TokenService extends Construct {
@@ -70,6 +86,8 @@ export class TokenService extends Construct {
     });
     const retiring = props.retiringSigningKeyArns ?? [];
     const backend = props.backendClients;
+    const appLaunch = props.appLaunch;
+    const corsOrigins = validateOrigins(props.corsAllowedOrigins ?? []);
     this.function = new FhirgateFunction(this, 'Function', {
       entry: FUNCTION_ENTRIES['token-exchange'],
       purpose: 'token exchange',
@@ -89,9 +107,14 @@ export class TokenService extends Construct {
             }
           : {}),
         ...(props.cognitoTokenUrl ? { [EXCHANGE_ENV.cognitoTokenUrl]: props.cognitoTokenUrl } : {}),
+        ...(appLaunch ? appLaunch.tokenServiceEnvironment() : {}),
+        ...(corsOrigins.length > 0 ? { [EXCHANGE_ENV.corsOrigins]: corsOrigins.join(',') } : {}),
       },
       // Client JWKS URLs are any https host a client registered, not only AWS endpoints.
-      ...(backend ? { outboundCalls: 'Cognito JWKS and token endpoint, DynamoDB, KMS, and the https JWKS URLs of registered backend clients, on any internet host' } : {}),
+      ...(backend
+        ? { outboundCalls: `Cognito JWKS and token endpoint, DynamoDB, KMS,${appLaunch ? ' Secrets Manager (through the Parameters and Secrets extension),' : ''} and the https JWKS URLs of registered backend clients, on any internet host` }
+        : {}),
+      ...(appLaunch ? { paramsAndSecrets: appLaunch.paramsAndSecrets } : {}),
       logKey: props.logKey,
       logRetention: props.logRetention,
       reservedConcurrency: props.reservedConcurrency,
@@ -102,6 +125,7 @@ export class TokenService extends Construct {
       ...retiring.map((arn) => new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [arn] })),
       ...props.trust.links.getItemStatements(),
       ...(backend ? backend.tables.tokenServiceStatements() : []),
+      ...(appLaunch ? appLaunch.tokenServiceStatements() : []),
     );
   }
 }

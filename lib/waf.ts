@@ -22,6 +22,16 @@
  * `NoUserAgent_HEADER` stays blocking: fhirgate's own calls through the stage (the authorizer's
  * JWKS fetch) send a User-Agent. Rule names:
  * https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
+ *
+ * SMART App Launch (`appLaunch`): the browser flow is an authorize GET whose query carries URLs
+ * (`redirect_uri`, `aud`), Cognito's redirect back (`code`, `state`), a small form POST (the patient
+ * picker) and a cookie; none of it is near a size limit, and none of it is blocked — except one
+ * rule: `GenericRFI_QUERYARGUMENTS` blocks query values that are URLs with an IPv4 host, which is
+ * what a loopback redirect URI for development is (`http://127.0.0.1:5173/`, RFC 8252 §7.3). With
+ * App Launch that rule is counted in the group and re-applied by `rfi-query-except-authorize` (a
+ * label match) everywhere but `…/auth/authorize`, whose `redirect_uri` must equal a registered one
+ * exactly and is never fetched. Labels of counted rules still apply:
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-label-match-examples.html
  */
 import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -32,6 +42,9 @@ import { DEFAULT_LOG_RETENTION } from './log-encryption';
 
 /** Core rule set rules counted instead of blocked (see the module comment for why). */
 export const COMMON_RULE_SET_COUNTED = ['SizeRestrictions_BODY', 'CrossSiteScripting_BODY'] as const;
+
+/** Counted in the Core rule set with App Launch, and blocked again by a label rule except on the authorize route. */
+export const APP_LAUNCH_RELAXED_RULE = { name: 'GenericRFI_QUERYARGUMENTS', label: 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments', exceptPathSuffix: '/auth/authorize' } as const;
 
 /** Requests per 5-minute window before WAF blocks. */
 export interface WafRateLimits {
@@ -58,6 +71,8 @@ export interface FhirgateWafProps {
   readonly logKey: kms.IKey;
   /** @default DEFAULT_LOG_RETENTION */
   readonly logRetention?: logs.RetentionDays;
+  /** SMART App Launch is served: let loopback redirect URIs through to `…/auth/authorize` (see the module comment). @default false */
+  readonly appLaunch?: boolean;
 }
 
 export class FhirgateWaf extends Construct {
@@ -115,8 +130,9 @@ export class FhirgateWaf extends Construct {
           statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: limits.perIp } },
           visibilityConfig: metric('rate-limit-per-ip'),
         },
-        managed(2, 'AWSManagedRulesCommonRuleSet', [...COMMON_RULE_SET_COUNTED]),
+        managed(2, 'AWSManagedRulesCommonRuleSet', [...COMMON_RULE_SET_COUNTED, ...(props.appLaunch ? [APP_LAUNCH_RELAXED_RULE.name] : [])]),
         managed(3, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        ...(props.appLaunch ? [relaxedRuleExceptOnAuthorize(4, metric)] : []),
       ],
     });
     new wafv2.CfnWebACLAssociation(this, 'Association', { resourceArn: props.stageArn, webAclArn: this.webAcl.attrArn });
@@ -137,4 +153,35 @@ export class FhirgateWaf extends Construct {
     });
     logging.node.addDependency(this.logGroup);
   }
+}
+
+/** Block what the counted Core rule matched (its label), except on the authorize route. */
+function relaxedRuleExceptOnAuthorize(priority: number, metric: (name: string) => wafv2.CfnWebACL.VisibilityConfigProperty): wafv2.CfnWebACL.RuleProperty {
+  const name = 'rfi-query-except-authorize';
+  return {
+    name,
+    priority,
+    action: { block: {} },
+    statement: {
+      andStatement: {
+        statements: [
+          { labelMatchStatement: { scope: 'LABEL', key: APP_LAUNCH_RELAXED_RULE.label } },
+          {
+            notStatement: {
+              statement: {
+                byteMatchStatement: {
+                  fieldToMatch: { uriPath: {} },
+                  // The stage prefix (or a custom domain's base path) comes before it.
+                  positionalConstraint: 'ENDS_WITH',
+                  searchString: APP_LAUNCH_RELAXED_RULE.exceptPathSuffix,
+                  textTransformations: [{ priority: 0, type: 'NONE' }],
+                },
+              },
+            },
+          },
+        ],
+      },
+    },
+    visibilityConfig: metric(name),
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * CORS for first-party frontends that call the FHIR API directly (Fetch standard, "CORS
- * protocol"). Origins are an explicit allow-list from configuration: never `*`, and no
+ * CORS for first-party frontends that call the FHIR API directly, and the token endpoint of
+ * fhirgate's authorization server (a SMART app redeems its code with `fetch`) (Fetch standard,
+ * "CORS protocol"). Origins are an explicit allow-list from configuration: never `*`, and no
  * credentials mode — the API is called with a bearer token, not cookies. A request from an origin
  * not on the list gets no CORS headers at all, so the browser refuses to hand the response to it.
  */
@@ -42,6 +43,19 @@ export function preflight(origin: string | undefined, config: CorsConfig | undef
       vary: 'Origin',
     },
   };
+}
+
+/** The variable both the proxy and the token service read their allow-list from (comma-separated). */
+export const CORS_ORIGINS_ENV = 'FHIRGATE_CORS_ORIGINS';
+
+/** The allow-list from a comma-separated variable: blanks around entries ignored; unset or empty is none. TypeError naming the variable. */
+export function originsFromEnv(value: string | undefined, name: string = CORS_ORIGINS_ENV): string[] {
+  const entries = (value ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  try {
+    return validateOrigins(entries);
+  } catch (err) {
+    throw new TypeError(`${name}: ${(err as Error).message}`);
+  }
 }
 
 /** Hosts a plain-http origin may name: a developer's own machine, never anything on a network. */

@@ -20,3 +20,6 @@ export const noMetrics: Metrics = { record: () => undefined };
 
 /** The CloudWatch namespace every fhirgate function publishes to. */
 export const METRICS_NAMESPACE = 'fhirgate';
+
+/** The `service` dimension each function's metrics carry (lib/alarms.ts selects metrics by it). */
+export const METRIC_SERVICES = { proxy: 'fhir-proxy', tokenService: 'token-service' } as const;

@@ -158,6 +158,8 @@ const DISCOVERY_SCHEMA = looseObject({
   clientSecrets: boolean(),
   scopesSupported: array(string()),
   cognito: optional(strictObject({ issuer: nonEmptyString, tokenEndpoint: nonEmptyString })),
+  // SMART App Launch, when the stack deploys it (core/oauth-metadata.ts ServedOAuth.appLaunch).
+  appLaunch: optional(strictObject({ authorizationEndpoint: nonEmptyString })),
 });
 
 /** The values SMART discovery publishes (`FHIRGATE_DISCOVERY`); the proxy's DiscoveryConfig. */

@@ -3,7 +3,7 @@
  * stops the function from starting: every request then fails (500), none is let through.
  */
 import { AuthzSettings, parseDiscovery } from '../core/settings';
-import { validateOrigins } from '../common/cors';
+import { CORS_ORIGINS_ENV, originsFromEnv } from '../common/cors';
 import type { DiscoveryConfig } from './discovery';
 import { Env, integerEnv, jsonEnv, requiredEnv, settingsEnv } from '../adapters/env';
 
@@ -39,7 +39,7 @@ export const PROXY_ENV = {
   discovery: 'FHIRGATE_DISCOVERY',
   backendTimeoutMs: 'FHIRGATE_BACKEND_TIMEOUT_MS',
   /** Comma-separated exact origins (`https://portal.example.com,http://localhost:5173`). */
-  corsOrigins: 'FHIRGATE_CORS_ORIGINS',
+  corsOrigins: CORS_ORIGINS_ENV,
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
@@ -54,19 +54,10 @@ export function proxyConfigFromEnv(env: Env): ProxyConfig {
     publicBaseUrl: env[PROXY_ENV.publicBaseUrl] || undefined,
     discovery,
     backendTimeoutMs: integerEnv(env, PROXY_ENV.backendTimeoutMs, { min: 100, max: 28_000, fallback: 10_000 }),
-    corsAllowedOrigins: corsOriginsFromEnv(env[PROXY_ENV.corsOrigins]),
+    corsAllowedOrigins: originsFromEnv(env[PROXY_ENV.corsOrigins], PROXY_ENV.corsOrigins),
   };
 }
 
-/** The CORS allow-list: comma-separated, blanks around entries ignored; unset or empty is none. */
-function corsOriginsFromEnv(value: string | undefined): string[] {
-  const entries = (value ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
-  try {
-    return validateOrigins(entries);
-  } catch (err) {
-    throw new TypeError(`${PROXY_ENV.corsOrigins}: ${(err as Error).message}`);
-  }
-}
 
 function pagingKeyFromEnv(env: Env): PagingKeyConfig {
   const keyId = env[PROXY_ENV.pagingKmsKeyId];

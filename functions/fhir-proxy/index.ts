@@ -11,6 +11,7 @@
  */
 import { emfMetrics } from '../common/emf-metrics';
 import { lambdaLogger } from '../common/log';
+import { METRIC_SERVICES } from '../common/metrics';
 import { createHttpBackend, createSigV4Signer } from './backend';
 import { proxyConfigFromEnv } from './config';
 import { exportConfigFromEnv } from './export-config';
@@ -21,7 +22,7 @@ const config = proxyConfigFromEnv(process.env);
 
 export const handler: ProxyHandler = buildProxy(config, {
   log: lambdaLogger('fhir-proxy'),
-  metrics: emfMetrics('fhir-proxy'),
+  metrics: emfMetrics(METRIC_SERVICES.proxy),
   // Export files are read from S3 with the same SigV4 client; keys are plain [A-Za-z0-9-._/], so
   // S3's unescaped canonical path equals the escaped one the signer builds.
   exports: exportConfigFromEnv(process.env, (bucket) =>

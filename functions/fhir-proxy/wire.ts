@@ -3,12 +3,16 @@
  * entry, the local stack and the in-process test stack call `buildProxy`; only the adapters differ.
  */
 import type { PageSigner } from '../core/paging';
+import { countKmsThrottles } from '../adapters/kms-throttles';
 import type { Logger } from '../common/log';
 import { createHttpBackend, createSigV4Signer, FhirBackend } from './backend';
 import type { ProxyConfig } from './config';
 import { createProxyHandler, ProxyDeps, ProxyHandler } from './handler';
 import { timedBackend } from './metrics';
+import type { KmsMacApi } from './kms-page-signer';
 import { createHmacPageSigner, createLazyPageSigner } from './page-signer';
+
+type KmsMacCommand = Parameters<KmsMacApi['send']>[0];
 
 /** The I/O the proxy needs, built by the caller. */
 export interface ProxyAdapters {
@@ -32,7 +36,7 @@ export function buildProxy(config: ProxyConfig, adapters: ProxyAdapters): ProxyH
   return createProxyHandler({
     backend: adapters.interceptBackend ? adapters.interceptBackend(timed) : timed,
     settings: config.settings,
-    signer: pageSigner(config),
+    signer: pageSigner(config, adapters.metrics),
     discovery: config.discovery,
     publicBaseUrl: config.publicBaseUrl,
     log: adapters.log,
@@ -44,7 +48,7 @@ export function buildProxy(config: ProxyConfig, adapters: ProxyAdapters): ProxyH
 }
 
 /** KMS HMAC key in AWS (no secret in the environment); a shared key locally. */
-function pageSigner({ paging }: ProxyConfig): PageSigner {
+function pageSigner({ paging }: ProxyConfig, metrics: ProxyAdapters['metrics']): PageSigner {
   if (paging.kind === 'hmac') return createHmacPageSigner(paging.key);
   // The KMS client is loaded on the first paging link, not at cold start (createLazyPageSigner).
   // `require`, not `import()`: Lambda resolves its runtime SDK through NODE_PATH, which ESM ignores.
@@ -54,6 +58,7 @@ function pageSigner({ paging }: ProxyConfig): PageSigner {
     const { KMSClient } = require('@aws-sdk/client-kms') as typeof import('@aws-sdk/client-kms');
     // Every outbound call has a deadline: a slow KMS fails the request (502/504), it does not hang it.
     const client = new KMSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
-    return createKmsPageSigner({ client, keyId: paging.keyId });
+    // A throttled MAC call is answered 502, not a Lambda error: counted for the KMS throttling alarm.
+    return createKmsPageSigner({ client: metrics ? countKmsThrottles<KmsMacCommand>(client, metrics) : client, keyId: paging.keyId });
   });
 }

@@ -121,6 +121,8 @@ export function createAuthorizeHandlers(deps: AppLaunchDeps): { authorize: Handl
       const clientId = query.find(([k]) => k === 'client_id')?.[1];
       const client: AppClient | undefined = clientId ? await deps.apps.find(clientId) : undefined;
       request = parseAuthorizeRequest(query, client, deps.policy);
+      // No sign-in that the callback could not finish: the broker's secret must be readable now.
+      await deps.broker.ready();
       const id = opaqueToken();
       await deps.store.putSession(id, { request, exp: clock() + deps.policy.sessionSeconds });
       deps.log({ level: 'info', event: 'app-launch.authorize', client: request.clientId, scope: request.scope });

@@ -14,6 +14,7 @@ import {
   MAX_EXCHANGE_LIFETIME_SECONDS,
 } from '../core/token-exchange';
 import { Env, integerEnv, requiredEnv } from '../adapters/env';
+import { CORS_ORIGINS_ENV, originsFromEnv } from '../common/cors';
 
 export interface TokenServiceConfig {
   /** The authorizer's configuration, with the issuers cut down to Cognito ones (see `subjectIssuers`). */
@@ -27,6 +28,8 @@ export interface TokenServiceConfig {
   readonly clientCredentials?: ClientCredentialsConfig;
   /** Cognito's token endpoint, when client secrets are accepted (forwarded) at /auth/token. */
   readonly cognitoTokenUrl?: string;
+  /** Browser origins allowed to call the token endpoint, JWKS and metadata (the proxy's allow-list). @default [] */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 /** Where the backend client tables are (client-tables.ts) and which `aud` assertions must carry. */
@@ -53,6 +56,8 @@ export const EXCHANGE_ENV = {
   tokenUrl: 'FHIRGATE_TOKEN_URL',
   /** Cognito's `/oauth2/token`: secret-based client_credentials at /auth/token is forwarded there. */
   cognitoTokenUrl: 'FHIRGATE_COGNITO_TOKEN_URL',
+  /** The same allow-list as the proxy's: a SMART app in a browser calls both. */
+  corsOrigins: CORS_ORIGINS_ENV,
 } as const;
 
 /** Parse and validate the environment; throws TypeError naming the bad variable. */
@@ -80,6 +85,7 @@ export function tokenServiceConfigFromEnv(env: Env): TokenServiceConfig {
     retiringKeyIds: (env[EXCHANGE_ENV.retiringKeyIds] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     ...(clientCredentials ? { clientCredentials } : {}),
     ...(env[EXCHANGE_ENV.cognitoTokenUrl] ? { cognitoTokenUrl: absoluteUrl(env[EXCHANGE_ENV.cognitoTokenUrl]!, EXCHANGE_ENV.cognitoTokenUrl) } : {}),
+    corsAllowedOrigins: originsFromEnv(env[EXCHANGE_ENV.corsOrigins], EXCHANGE_ENV.corsOrigins),
   };
 }
 

@@ -36,6 +36,7 @@ import type { Logger } from '../common/log';
 import { presentedClient, PresentedClient } from '../core/client-auth';
 import { authorizationServerMetadata, ServedOAuth } from '../core/oauth-metadata';
 import { CLIENT_CHALLENGE } from '../common/www-authenticate';
+import { CorsConfig, corsHeaders, preflight } from '../common/cors';
 import { APP_GRANT_TYPES, createAppGrants, wantsAppGrant } from './app-grants';
 import { AppLaunchDeps, createAuthorizeHandlers } from './authorize';
 import { ClientCredentialsDeps, createClientCredentialsGrant, wantsClientCredentials } from './client-credentials';
@@ -84,6 +85,12 @@ export interface JwksDeps {
 export interface TokenServiceDeps extends TokenExchangeDeps {
   /** Keys no longer signing but still published until the last token they signed has expired. @default [] */
   readonly retiringKeys?: readonly JwtSigner[];
+  /**
+   * Browser origins that may call the token endpoint, the JWKS and the metadata with `fetch` (a
+   * SMART app redeems its code and refreshes from the page). The sign-in routes are navigations
+   * and get none. @default none: no CORS headers
+   */
+  readonly cors?: CorsConfig;
 }
 
 /**
@@ -218,12 +225,25 @@ export function createTokenServiceHandler(deps: TokenServiceDeps): ProxyHandler 
   const base = deps.policy.issuer.replace(/\/+$/, '');
   const metadata = createMetadataHandler(servedBy(deps, { tokenEndpoint: `${base}/token`, jwksUri: `${base}/jwks.json` }));
   const launch = deps.appLaunch && createAuthorizeHandlers({ ...deps.appLaunch, links: deps.links, settings: deps.settings, log: deps.log, ...(deps.now ? { now: deps.now } : {}) });
+  /** The routes a page calls with `fetch`: CORS headers for an allowed origin, preflights answered. */
+  const fetched = (handler: ProxyHandler): ProxyHandler => async (event) => {
+    const origin = headerValues(event, 'origin')[0];
+    if (event.httpMethod === 'OPTIONS') {
+      const answer = preflight(origin, deps.cors);
+      return { statusCode: answer.status, headers: answer.headers, body: '' };
+    }
+    const result = await handler(event);
+    return { ...result, headers: { ...result.headers, ...corsHeaders(origin, deps.cors) } };
+  };
+  const token = fetched(exchange);
+  const keys = fetched(jwks);
+  const discovery = fetched(metadata);
   return async (event) => {
     const route = event.resource || event.path;
-    if (route === TOKEN_SERVICE_ROUTES.token) return exchange(event);
-    if (route === TOKEN_SERVICE_ROUTES.jwks) return jwks(event);
-    if (route === TOKEN_SERVICE_ROUTES.metadata || route === TOKEN_SERVICE_ROUTES.issuerMetadata) return metadata(event);
-    if (launch && route === TOKEN_SERVICE_ROUTES.openidConfiguration) return metadata(event);
+    if (route === TOKEN_SERVICE_ROUTES.token) return token(event);
+    if (route === TOKEN_SERVICE_ROUTES.jwks) return keys(event);
+    if (route === TOKEN_SERVICE_ROUTES.metadata || route === TOKEN_SERVICE_ROUTES.issuerMetadata) return discovery(event);
+    if (launch && route === TOKEN_SERVICE_ROUTES.openidConfiguration) return discovery(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.authorize) return launch.authorize(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.callback) return launch.callback(event);
     if (launch && route === TOKEN_SERVICE_ROUTES.picker) return launch.picker(event);

@@ -5,14 +5,17 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { createDynamoClient } from '../adapters/dynamo-client';
+import { countKmsThrottles } from '../adapters/kms-throttles';
+import { extensionSecret } from '../adapters/secrets-extension';
 import { createTokenVerifier } from '../adapters/verifier';
 import { emfMetrics } from '../common/emf-metrics';
 import { jsonLogger } from '../common/log';
+import { METRIC_SERVICES } from '../common/metrics';
 import { appLaunchConfigFromEnv } from './app-launch-config';
 import { DynamoAppRegistry } from './app-registry';
 import { tokenServiceConfigFromEnv } from './config';
 import { AppLaunchServiceDeps, ProxyHandler, TOKEN_SERVICE_ROUTES } from './handler';
-import { createKmsSigner } from './kms-signer';
+import { createKmsSigner, type KmsApi } from './kms-signer';
 import { DynamoLaunchStore } from './launch-store';
 import { createCognitoBroker } from './sign-in-broker';
 import { buildTokenService } from './wire';
@@ -20,7 +23,7 @@ import { buildTokenService } from './wire';
 const config = tokenServiceConfigFromEnv(process.env);
 // Token issuance metrics as EMF lines written by fhirgate itself, and fhirgate's own jsonLogger:
 // Powertools Metrics (~16 KB) and Logger (~24 KB) would take this bundle over its 100 KB budget.
-const metrics = emfMetrics('token-service');
+const metrics = emfMetrics(METRIC_SERVICES.tokenService);
 const { authz } = config;
 
 // Every outbound call has a deadline: a slow dependency fails the request, it does not hang it.
@@ -37,7 +40,8 @@ const appLaunch: AppLaunchServiceDeps | undefined = launch && {
   broker: createCognitoBroker({
     domain: launch.cognitoDomain,
     clientId: launch.brokerClientId,
-    clientSecret: launch.brokerClientSecret,
+    // In AWS, a Secrets Manager secret read through the Parameters and Secrets extension: not in the environment.
+    clientSecret: 'secretId' in launch.brokerSecret ? extensionSecret({ secretId: launch.brokerSecret.secretId }) : launch.brokerSecret.value,
     // The issuer is `<api>/auth`; the callback is the route beside the token endpoint.
     callbackUrl: `${issuerBase}${TOKEN_SERVICE_ROUTES.callback.slice('/auth'.length)}`,
     verifier: createTokenVerifier({ issuers: authz.issuers, clientIds: [launch.brokerClientId] }),
@@ -47,7 +51,8 @@ const appLaunch: AppLaunchServiceDeps | undefined = launch && {
 
 export const handler: ProxyHandler = buildTokenService(config, {
   dynamo,
-  signer: (keyId) => createKmsSigner({ client: kms, keyId }),
+  // A throttled Sign is answered 503, not a Lambda error: counted for the KMS throttling alarm.
+  signer: (keyId) => createKmsSigner({ client: countKmsThrottles<Parameters<KmsApi['send']>[0]>(kms, metrics), keyId }),
   log: jsonLogger,
   metrics,
   ...(appLaunch ? { appLaunch } : {}),

@@ -9,11 +9,13 @@ import type { Metrics } from '../common/metrics';
 const GRANTS: Readonly<Record<string, string>> = {
   'urn:ietf:params:oauth:grant-type:token-exchange': 'token-exchange',
   client_credentials: 'client_credentials',
+  authorization_code: 'authorization_code',
+  refresh_token: 'refresh_token',
 };
 
-/** Record one `POST /auth/token` outcome; other routes (the JWKS) are not counted. */
+/** Record one `POST /auth/token` outcome; other routes (the JWKS, the patient picker's form POST) are not counted. */
 export function recordTokenRequest(metrics: Metrics, event: APIGatewayProxyEvent, result: APIGatewayProxyResult): void {
-  if (event.httpMethod !== 'POST') return;
+  if (event.httpMethod !== 'POST' || (event.resource || event.path) !== '/auth/token') return;
   let grant = 'other';
   try {
     const body = event.body == null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;

@@ -9,13 +9,20 @@
  * Endpoints: https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html
  * and https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html
  * (authorization_code with `Authorization: Basic` client credentials).
+ *
+ * The broker's client secret is a value (local stack) or a `SecretSource` read when it is needed
+ * (AWS: Secrets Manager through the Parameters and Secrets extension). `ready()` reads it before
+ * a sign-in starts, so a user is never sent to sign in when the callback could not redeem the code.
  */
 import type { SignedInUser } from '../core/app-launch';
 import { TokenError } from '../core/errors';
 import type { TokenVerifier } from '../adapters/verifier';
 import { dependencyError } from '../adapters/dynamo-item';
+import type { SecretSource } from '../adapters/secrets-extension';
 
 export interface SignInBroker {
+  /** Resolves when a sign-in could complete (the client secret is readable); throws DependencyError when not. */
+  ready(): Promise<void>;
   /** Where to send the browser to sign in; Cognito comes back to the callback with `code` and this `state`. */
   loginUrl(state: string): string;
   /** The verified user behind a code Cognito sent to the callback. Throws TokenError when the code or token is refused. */
@@ -26,7 +33,8 @@ export interface CognitoBrokerOptions {
   /** The user pool domain, e.g. `https://auth.example.com` (managed login). */
   readonly domain: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** The broker's client secret, or where to read it at each use (a rotated secret is picked up). */
+  readonly clientSecret: string | SecretSource;
   /** fhirgate's `/auth/callback`, registered as the broker client's only callback URL. */
   readonly callbackUrl: string;
   /** Verifies the user pool's access tokens; must accept the broker's client id. */
@@ -41,18 +49,25 @@ export interface CognitoBrokerOptions {
 export function createCognitoBroker(options: CognitoBrokerOptions): SignInBroker {
   const domain = options.domain.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
-  const basic = `Basic ${Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`).toString('base64')}`;
+  const { clientSecret } = options;
+  const secret: SecretSource = typeof clientSecret === 'string' ? async () => clientSecret : clientSecret;
+  // RFC 6749 §2.3.1: client id and secret form-urlencoded, then Basic.
+  const basic = (value: string) => `Basic ${Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(value)}`).toString('base64')}`;
   return {
+    async ready() {
+      await secret();
+    },
     loginUrl(state) {
       const query = new URLSearchParams({ response_type: 'code', client_id: options.clientId, redirect_uri: options.callbackUrl, state, scope: 'openid' });
       return `${domain}/oauth2/authorize?${query}`;
     },
     async signedInUser(code) {
+      const authorization = basic(await secret());
       let response: Response;
       try {
         response = await doFetch(`${domain}/oauth2/token`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
           body: new URLSearchParams({ grant_type: 'authorization_code', client_id: options.clientId, code, redirect_uri: options.callbackUrl }).toString(),
           signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
         });

@@ -79,6 +79,7 @@ export function buildTokenService(config: TokenServiceConfig, adapters: TokenSer
       ...(clientCredentials ? { clientCredentials } : {}),
       ...(config.cognitoTokenUrl ? { cognito: createCognitoTokenEndpoint(config.cognitoTokenUrl) } : {}),
       ...(adapters.appLaunch ? { appLaunch: adapters.appLaunch } : {}),
+      ...(config.corsAllowedOrigins?.length ? { cors: { allowedOrigins: config.corsAllowedOrigins } } : {}),
       ...(adapters.now ? { now: adapters.now } : {}),
     });
   };

@@ -147,6 +147,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           clientCredentials: { clientsTable: CLIENT_TABLES.clients, replayTable: CLIENT_TABLES.replay, tokenUrl },
           // Secret-based client_credentials are forwarded to Cognito's token endpoint (here the emulator's).
           cognitoTokenUrl: cognito.tokenUrl,
+          // The portal redeems its code from the page: the token service answers CORS itself, as in AWS.
+          corsAllowedOrigins: cors.allowedOrigins,
         },
         {
           dynamo: dynamo.client,

@@ -6,7 +6,10 @@
  * without bundling.
  */
 import type { CfnElement } from 'aws-cdk-lib';
+import { ENV } from '../../functions/adapters/authz-config';
+import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
+import { EXCHANGE_ENV, tokenServiceConfigFromEnv } from '../../functions/token-exchange/config';
 import { acknowledgements, apiMethods, gatewayResponses, nagViolations, Synthesized, synthesize } from './synth';
 
 const PORTAL = 'https://portal.example.com';
@@ -16,6 +19,15 @@ beforeAll(() => {
   s = synthesize({ corsOrigins: PORTAL });
 });
 
+/** The variables tokenServiceConfigFromEnv requires, with plain values. */
+const tokenServiceEnv = () => ({
+  [ENV.issuers]: JSON.stringify([{ kind: 'cognito', userPoolId: 'eu-west-1_x' }]),
+  [ENV.linksTable]: 'links',
+  [ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
+  [EXCHANGE_ENV.issuer]: 'https://api.example.com/prod/auth',
+  [EXCHANGE_ENV.audience]: 'https://api.example.com/prod/fhir',
+  [EXCHANGE_ENV.signingKeyId]: 'k',
+});
 const proxyId = () => s.stack.getLogicalId(s.stack.proxy.function.node.defaultChild as CfnElement);
 
 test('OPTIONS on every FHIR resource, without the authorizer, to the proxy (which answers preflights itself)', () => {
@@ -34,15 +46,28 @@ test('every other FHIR method keeps its authorizer; no OPTIONS outside /fhir', (
     'ANY /fhir CUSTOM',
     'ANY /fhir/{proxy+} CUSTOM',
     'GET /auth/.well-known/oauth-authorization-server NONE',
+    'GET /auth/.well-known/openid-configuration NONE',
+    'GET /auth/authorize NONE',
+    'GET /auth/callback NONE',
     'GET /auth/jwks.json NONE',
     'GET /fhir/.well-known/smart-configuration NONE',
     'GET /fhir/metadata NONE',
+    'POST /auth/picker NONE',
   ]);
 });
 
 test('the proxy function gets the allow-list in FHIRGATE_CORS_ORIGINS', () => {
   const env = s.template.toJSON().Resources[proxyId()].Properties.Environment.Variables;
   expect(env[PROXY_ENV.corsOrigins]).toBe(PORTAL);
+});
+
+test('…and the token service the same one: a SMART app in the page redeems its code with fetch (ANY /auth/token takes its preflight)', () => {
+  const tokenService = s.stack.getLogicalId(s.stack.tokenService.function.node.defaultChild as CfnElement);
+  const env = s.template.toJSON().Resources[tokenService].Properties.Environment.Variables;
+  expect(env[EXCHANGE_ENV.corsOrigins]).toBe(PORTAL);
+  expect(tokenServiceConfigFromEnv({ ...tokenServiceEnv(), [EXCHANGE_ENV.corsOrigins]: env[EXCHANGE_ENV.corsOrigins] }).corsAllowedOrigins).toEqual([PORTAL]);
+  // Without CORS origins (the default), the token service answers no browser (stack.test.ts lists its variables).
+  expect(apiMethods(s.template).find((m) => m.path === '/auth/token')!.verb).toBe('ANY');
 });
 
 test('API Gateway\'s own errors (401, 403, 404, 4XX, 5XX) carry the one origin, never *, no credentials', () => {

@@ -9,12 +9,15 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { BEARER_TOKEN_PATTERN, DEFAULT_PUBLIC_ROUTE_THROTTLE } from '../../lib/api';
 import { HEALTHLAKE_EXPORT_ACTIONS } from '../../lib/export-bucket';
 import { HEALTHLAKE_ACTIONS_BY_INTERACTION, healthLakeProxyActions } from '../../lib/healthlake-actions';
-import { COMMON_RULE_SET_COUNTED } from '../../lib/waf';
+import { APP_LAUNCH_RELAXED_RULE, COMMON_RULE_SET_COUNTED } from '../../lib/waf';
 import { acknowledgements, resourcesOfType, Synthesized, synthesize } from './synth';
 
 let s: Synthesized;
+/** A stack that registers a first-party SMART app: its custom-resource function exists only then. */
+let withApps: Synthesized;
 beforeAll(() => {
   s = synthesize(); // every default
+  withApps = synthesize({ portalRedirectUris: 'https://portal.example.com/' });
 });
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }>;
@@ -22,10 +25,13 @@ const resources = (t = s): Resources => t.template.toJSON().Resources;
 const id = (element: unknown) => s.stack.getLogicalId(element as CfnElement);
 
 describe('creation order (X-Ray race)', () => {
-  test('every Lambda function DependsOn every policy attached to its role', () => {
-    const all = resources();
+  test.each([
+    ['every default', () => s, 3],
+    ['with a first-party SMART app (the AwsCustomResource singleton function too)', () => withApps, 4],
+  ] as const)('every Lambda function DependsOn every policy attached to its role: %s', (_name, synthesized, count) => {
+    const all = resources(synthesized());
     const functions = Object.entries(all).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.length).toBeGreaterThanOrEqual(3);
+    expect(functions.length).toBe(count);
     for (const [fnId, fn] of functions) {
       const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
       // ManagedPolicy.Roles and Policy.Roles list the role by Ref; Role.ManagedPolicyArns by Ref to the policy.
@@ -91,10 +97,10 @@ describe('WAF (on by default)', () => {
     expect(perIp.Limit).toBeGreaterThanOrEqual(10 * perCaller.Limit);
   });
 
-  test('Core rule set: only the FHIR-motivated rules are counted; NoUserAgent_HEADER still blocks', () => {
+  test('Core rule set: only the FHIR-motivated rules are counted (and, with App Launch, the one re-blocked by label: test/cdk/app-launch.test.ts); NoUserAgent_HEADER still blocks', () => {
     const common = (webAcl().Rules as any[]).find((r) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesCommonRuleSet');
     const counted = common.Statement.ManagedRuleGroupStatement.RuleActionOverrides.map((o: any) => [o.Name, Object.keys(o.ActionToUse)]);
-    expect(counted).toEqual(COMMON_RULE_SET_COUNTED.map((name) => [name, ['Count']]));
+    expect(counted).toEqual([...COMMON_RULE_SET_COUNTED, APP_LAUNCH_RELAXED_RULE.name].map((name) => [name, ['Count']]));
     expect(JSON.stringify(common)).not.toContain('NoUserAgent_HEADER');
   });
 
@@ -120,6 +126,12 @@ describe('API Gateway', () => {
       );
       expect(t.rateLimit).toBeLessThan(stageWide.ThrottlingRateLimit as number);
     }
+  });
+
+  test('the access log records the TLS version and cipher suite each client negotiated', () => {
+    // The variables API Gateway documents for watching the TLS of REST API clients (apigateway-security-policies.html).
+    const format = JSON.parse(stage().AccessLogSetting.Format) as Record<string, string>;
+    expect(format).toMatchObject({ tlsVersion: '$context.tlsVersion', cipherSuite: '$context.cipherSuite' });
   });
 
   test('no X-Ray at the stage (its segments record URLs: FHIR ids, search values)', () => {
@@ -162,7 +174,7 @@ describe('Cognito feature plan', () => {
 describe('alarms', () => {
   test('each alarm notifies the one encrypted, TLS-only topic', () => {
     const alarms = resourcesOfType(s.template, 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     const topicId = id(s.stack.alarms.topic.node.defaultChild);
     for (const [, a] of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(resources()[topicId]!.Properties.KmsMasterKeyId).toBeDefined();
@@ -171,7 +183,7 @@ describe('alarms', () => {
     });
   });
 
-  test('what they watch: API 5xx, 429s, authorizer errors, backend failures, token service errors, removed entries', () => {
+  test('what they watch: API 5xx, 429s, authorizer errors, backend failures, token service errors, removed entries (KMS throttling: kms-throttle-alarm.test.ts)', () => {
     const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => [f.MetricTransformations[0].MetricName, f.FilterPattern]);
     expect(Object.fromEntries(filters)).toEqual({
       Throttled: '{ $.status = "429" }',

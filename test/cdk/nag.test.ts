@@ -2,16 +2,21 @@
  * cdk-nag v3 (AwsSolutionsChecks and HIPAASecurityChecks, registered as CDK validation plugins
  * by lib/fhirgate-app.ts) over the default stack: no finding is left unacknowledged, and every
  * acknowledgement says why for this resource. Synthesized once, without bundling (the nag rules
- * read resource properties, not code).
+ * read resource properties, not code). The last tests do the same for a stack that registers a
+ * first-party SMART app (its custom-resource function exists only then).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { acknowledgements, nagViolations, Synthesized, synthesize } from './synth';
 
 let s: Synthesized;
 beforeAll(() => {
   s = synthesize();
 });
+
+/** The AwsCustomResource singleton function's construct id (stack level). */
+const CUSTOM_RESOURCE_FUNCTION = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`;
 
 /** What each part of the stack is for: an acknowledgement under it must say so. */
 const PURPOSE: readonly [RegExp, RegExp][] = [
@@ -23,6 +28,9 @@ const PURPOSE: readonly [RegExp, RegExp][] = [
   [/\/FhirProxy\//, /FHIR proxy/i],
   [/\/TokenService\//, /token exchange/i],
   [/\/Exports\//, /bulk export/i],
+  [/\/AuditTrail\//, /audit trail/i],
+  [/\/AppLaunch\//, /SMART app|SMART App Launch/i],
+  [new RegExp(`/${CUSTOM_RESOURCE_FUNCTION}/`), /first-party SMART app/i],
 ];
 
 test('synthesis ran both packs and wrote an empty validation report (nothing unacknowledged)', () => {
@@ -49,7 +57,7 @@ test('no stale acknowledgement: without them the packs report exactly the acknow
   for (const v of raw) expect(acked).toContain(v.rule);
 });
 
-test('every acknowledgement has a reason of substance that names what the resource is for', () => {
+function checkReasons(s: Synthesized): void {
   const acks = acknowledgements(s.app);
   expect(acks.length).toBeGreaterThan(10);
   for (const ack of acks) {
@@ -60,15 +68,20 @@ test('every acknowledgement has a reason of substance that names what the resour
     expect({ where, known: purpose !== undefined }).toEqual({ where, known: true });
     expect({ where, reason: ack.reason, namesPurpose: purpose![1].test(ack.reason) }).toMatchObject({ namesPurpose: true });
   }
+}
+
+test('every acknowledgement has a reason of substance that names what the resource is for', () => {
+  checkReasons(s);
 });
 
-test('the replay store is the one table without point-in-time recovery, and says why', () => {
+test('the replay store and the App Launch state are the only tables without point-in-time recovery, and say why', () => {
   const pitr = acknowledgements(s.app).filter((a) => a.rule === 'AwsSolutions-DDB3' || a.rule === 'HIPAA.Security-DynamoDBPITREnabled');
-  expect(pitr.map((a) => `${a.rule} ${a.path}`).sort()).toEqual([
-    `AwsSolutions-DDB3 ${s.stack.backendClients.replay.node.path}`,
-    `HIPAA.Security-DynamoDBPITREnabled ${s.stack.backendClients.replay.node.path}`,
-  ]);
-  for (const a of pitr) expect(a.reason).toMatch(/jti/);
+  const replay = s.stack.backendClients.replay.node.path;
+  const launch = s.stack.appLaunch!.tables.launch.node.path;
+  expect(pitr.map((a) => `${a.rule} ${a.path}`).sort()).toEqual(
+    [`AwsSolutions-DDB3 ${launch}`, `AwsSolutions-DDB3 ${replay}`, `HIPAA.Security-DynamoDBPITREnabled ${launch}`, `HIPAA.Security-DynamoDBPITREnabled ${replay}`].sort(),
+  );
+  for (const a of pitr) expect(a.reason).toMatch(a.path === replay ? /jti/ : /revive codes and refresh tokens already redeemed or revoked/);
 });
 
 test('acknowledgements sit on the resource they concern, never on the stack or the app', () => {
@@ -87,6 +100,7 @@ test('the list of acknowledged rules (review any change to it)', () => {
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
     'AwsSolutions-IAM5[Resource::*]',
     'AwsSolutions-IAM5[Resource::<ExportsBucket54D5CE64.Arn>/exports/*]',
+    'AwsSolutions-SMG4',
     'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
     'HIPAA.Security-APIGWSSLEnabled',
     'HIPAA.Security-APIGWXrayEnabled',
@@ -98,5 +112,27 @@ test('the list of acknowledged rules (review any change to it)', () => {
     'HIPAA.Security-S3BucketReplicationEnabled',
     'HIPAA.Security-S3BucketVersioningEnabled',
     'HIPAA.Security-S3DefaultEncryptionKMS',
+    'HIPAA.Security-SecretsManagerRotationEnabled',
   ]);
+});
+
+describe('with a first-party SMART app (the custom resource that registers it)', () => {
+  let withApps: Synthesized;
+  beforeAll(() => {
+    withApps = synthesize({ portalRedirectUris: 'https://portal.example.com/' });
+  });
+
+  test('zero unacknowledged findings, and no stale acknowledgement', () => {
+    expect(nagViolations(withApps.app)).toEqual([]);
+    const raw = nagViolations(withApps.app, { ignoreAcknowledgements: true });
+    const found = new Set(raw.flatMap((v) => v.paths.map((path) => `${v.rule} ${path}`)));
+    for (const ack of acknowledgements(withApps.app)) expect({ ack: `${ack.rule} at ${ack.path}`, hit: [...found].some((f) => f.startsWith(`${ack.rule} ${ack.path}`)) }).toMatchObject({ hit: true });
+  });
+
+  test('every acknowledgement names what its resource is for; the function\'s own sit on its resource', () => {
+    checkReasons(withApps);
+    const fnAcks = acknowledgements(withApps.app).filter((a) => a.path.includes(CUSTOM_RESOURCE_FUNCTION));
+    expect(fnAcks.map((a) => a.rule).sort()).toEqual(['HIPAA.Security-LambdaConcurrency', 'HIPAA.Security-LambdaDLQ', 'HIPAA.Security-LambdaInsideVPC']);
+    for (const a of fnAcks) expect(a.path).toBe(`${withApps.stack.node.id}/${CUSTOM_RESOURCE_FUNCTION}/Resource`);
+  });
 });

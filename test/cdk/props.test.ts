@@ -3,12 +3,15 @@
  * context (`-c key=value`) is read into those props. No synthesis here.
  */
 import { App } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { CONTEXT_KEYS, configFromContext } from '../../lib/context';
 import { FhirgateStack, FhirgateStackProps, validateStackProps } from '../../lib/fhirgate-stack';
 import { poolScopes, splitScope } from '../../lib/identity';
 import { DEFAULT_FHIRGATE_SETTINGS, resolveSettings } from '../../lib/settings';
+
+const CERT = 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1b1a-2c2b-3d3c-4e4d4c4b4a49';
 
 describe('validateStackProps', () => {
   test('defaults: HealthLake, 300 s authorizer cache, 60 s link cache, 300 s exchanged tokens, DEFAULT_SETTINGS', () => {
@@ -46,6 +49,23 @@ describe('validateStackProps', () => {
     ['an empty backend client id', { settings: { backendClientIds: [''] } }, /backendClientIds: ""/],
     ['a backend client id longer than 128 characters', { settings: { backendClientIds: ['x'.repeat(129)] } }, /backendClientIds/],
     ['a backend client listed twice', { settings: { backendClientIds: ['etl', 'etl'] } }, /backendClientIds: "etl" is listed twice/],
+    ['a custom domain in upper case (API Gateway refuses it)', { customDomain: { domainName: 'FHIR.example.org', certificateArn: CERT } }, /customDomain.domainName "FHIR.example.org" must be a lower-case DNS name/],
+    ['a wildcard custom domain', { customDomain: { domainName: '*.example.org', certificateArn: CERT } }, /customDomain.domainName/],
+    ['a custom domain with a scheme', { customDomain: { domainName: 'https://fhir.example.org', certificateArn: CERT } }, /customDomain.domainName/],
+    ['a single-label custom domain', { customDomain: { domainName: 'fhir', certificateArn: CERT } }, /customDomain.domainName/],
+    ['a certificate that is no ACM ARN', { customDomain: { domainName: 'fhir.example.org', certificateArn: 'arn:aws:iam::123456789012:server-certificate/x' } }, /customDomain.certificateArn .* is not an ACM certificate ARN/],
+    [
+      'a certificate from another region than the regional endpoint',
+      { env: { region: 'eu-west-1' }, customDomain: { domainName: 'fhir.example.org', certificateArn: CERT.replace('eu-west-1', 'us-east-1') } },
+      /customDomain.certificateArn is in us-east-1, but a regional custom domain needs an ACM certificate in the stack's region eu-west-1/,
+    ],
+    ['a hosted zone that does not hold the domain', { customDomain: { domainName: 'fhir.example.org', certificateArn: CERT, hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.com' } } }, /customDomain.hostedZone.zoneName "example.com" must contain fhir.example.org/],
+    ['a hosted zone id that is no Route 53 id', { customDomain: { domainName: 'fhir.example.org', certificateArn: CERT, hostedZone: { hostedZoneId: 'example.org', zoneName: 'example.org' } } }, /customDomain.hostedZone.hostedZoneId/],
+    ['the legacy TLS_1_2 policy', { tlsSecurityPolicy: apigw.SecurityPolicy.TLS_1_2 }, /tlsSecurityPolicy must be one of SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09/],
+    ['an edge-only TLS policy (the API is regional)', { tlsSecurityPolicy: apigw.SecurityPolicy.TLS13_2025_EDGE }, /tlsSecurityPolicy/],
+    ['a trail kept less than a year', { cloudTrail: { retentionDays: 90 } }, /cloudTrail.retentionDays must be a whole number of days, 365 to 36500/],
+    ['a trail retention in fractions of a day', { cloudTrail: { retentionDays: 400.5 } }, /cloudTrail.retentionDays/],
+    ['a trail switch that is no boolean', { cloudTrail: { managementEvents: 'yes' as unknown as boolean } }, /cloudTrail.managementEvents must be a boolean/],
   ])('refuses %s', (_name, props, message) => {
     expect(() => validateStackProps(props)).toThrow(message);
     // …before creating anything: the stack constructor validates first.
@@ -168,6 +188,11 @@ describe('configFromContext (-c key=value)', () => {
     [{ logRetentionDays: '42' }, /context logRetentionDays/],
     [{ settingsFile: 'missing.json' }, /context settingsFile: cannot read JSON from missing.json/],
     [{ backendUrl: 'https://x.example/r4', datastoreName: 'x' }, /context datastoreName/],
+    [{ customDomainName: 'fhir.example.org' }, /context customDomainCertificateArn: customDomainName and customDomainCertificateArn go together/],
+    [{ customDomainCertificateArn: CERT }, /context customDomainName/],
+    [{ customDomainName: 'fhir.example.org', customDomainCertificateArn: CERT, customDomainHostedZoneId: 'Z0123456789ABC' }, /context customDomainHostedZoneName/],
+    [{ disableExecuteApiEndpoint: 'true' }, /context disableExecuteApiEndpoint: needs customDomainName/],
+    [{ cloudTrail: 'on' }, /context cloudTrail: must be true or false/],
   ])('refuses %j', (context, message) => {
     expect(() => from(context)).toThrow(message);
   });
@@ -180,6 +205,27 @@ describe('configFromContext (-c key=value)', () => {
   test('backendClientIds as a JSON list from cdk.json; a bad id is refused by the stack', () => {
     expect(from({ backendClientIds: ['etl-nightly'] }).props.settings?.backendClientIds).toEqual(['etl-nightly']);
     expect(() => validateStackProps(from({ backendClientIds: 'etl/nightly' }).props)).toThrow(/backendClientIds: "etl\/nightly"/);
+  });
+
+  test('a custom domain, its hosted zone, the execute-api switch and the TLS policy from context; validated by the stack', () => {
+    const { props } = from({
+      customDomainName: 'fhir.example.org',
+      customDomainCertificateArn: CERT,
+      customDomainHostedZoneId: 'Z0123456789ABC',
+      customDomainHostedZoneName: 'example.org',
+      disableExecuteApiEndpoint: 'false',
+      tlsSecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09',
+    });
+    expect(props.customDomain).toEqual({ domainName: 'fhir.example.org', certificateArn: CERT, hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.org' }, disableExecuteApiEndpoint: false });
+    expect(props.tlsSecurityPolicy).toBe(apigw.SecurityPolicy.TLS13_1_3_2025_09);
+    expect(() => validateStackProps(props)).not.toThrow();
+    expect(() => validateStackProps(from({ tlsSecurityPolicy: 'TLS_1_0' }).props)).toThrow(/tlsSecurityPolicy must be one of/);
+  });
+
+  test('cloudTrail=true turns the trail on with its defaults; false or absent leaves it off', () => {
+    expect(from({ cloudTrail: 'true' }).props.cloudTrail).toEqual({});
+    expect(from({ cloudTrail: false }).props.cloudTrail).toBeUndefined();
+    expect(from({}).props.cloudTrail).toBeUndefined();
   });
 
   test('every documented key is read', () => {

@@ -13,6 +13,7 @@ import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
 import { EXPORT_ENV } from '../../functions/fhir-proxy/export-config';
 import { clientTableDefinitions, CLIENTS_TABLE, REPLAY_TABLE } from '../../functions/token-exchange/client-tables';
+import { APP_LAUNCH_ENV } from '../../functions/token-exchange/app-launch-config';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
 import { DELEGATION_SCOPE as DEMO_DELEGATION_SCOPE } from '../../local/stack/demo-world';
 import { GATEWAY_CHALLENGES } from '../../functions/common/www-authenticate';
@@ -219,8 +220,25 @@ describe('Lambda functions', () => {
         EXCHANGE_ENV.replayTable,
         EXCHANGE_ENV.tokenUrl,
         EXCHANGE_ENV.cognitoTokenUrl,
+        // SMART App Launch (on by default): where the broker secret is, never the secret (test/cdk/app-launch.test.ts).
+        APP_LAUNCH_ENV.appsTable,
+        APP_LAUNCH_ENV.launchTable,
+        APP_LAUNCH_ENV.cognitoDomain,
+        APP_LAUNCH_ENV.brokerClientId,
+        APP_LAUNCH_ENV.brokerSecretId,
+        // …and the Parameters and Secrets extension's own settings (set by the layer option).
+        'PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED',
+        'PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE',
+        'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
+        'PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL',
+        'PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS',
+        'SECRETS_MANAGER_TIMEOUT_MILLIS',
+        'SECRETS_MANAGER_TTL',
+        'SSM_PARAMETER_STORE_TIMEOUT_MILLIS',
+        'SSM_PARAMETER_STORE_TTL',
       ].sort(),
     );
+    expect(env('tokenService')).not.toContain(APP_LAUNCH_ENV.brokerClientSecret);
     // The paging MAC key is a KMS key id, never key material (FHIRGATE_PAGING_KEY is for the local stack).
     expect(env('proxy')).not.toContain(PROXY_ENV.pagingKey);
     expect(fnProps('proxy').Environment.Variables[PROXY_ENV.pagingKmsKeyId]).toEqual({ 'Fn::GetAtt': [id(s.stack.proxy.pagingKey.node.defaultChild), 'Arn'] });
@@ -264,10 +282,11 @@ test('discovery advertises /auth/token (which takes every advertised grant) and 
   const discovery = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : `\${${p.Ref}}`)).join(''));
   const base = `https://\${${id(s.stack.api.restApi.node.defaultChild)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/prod/auth`;
   expect(discovery).toMatchObject({ issuer: base, tokenEndpoint: `${base}/token`, jwksUri: `${base}/jwks.json`, backendServices: true, clientSecrets: true });
-  // What the SMART configuration then says, rendered from that environment: token_endpoint takes private_key_jwt and client secrets.
+  // What the SMART configuration then says, rendered from that environment: token_endpoint takes private_key_jwt and client
+  // secrets, and public SMART apps (App Launch is on by default; without it: test/cdk/app-launch.test.ts).
   const smart = smartConfiguration(discovery);
-  expect(smart).toMatchObject({ token_endpoint: `${base}/token`, token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] });
-  expect(smart).not.toHaveProperty('authorization_endpoint');
+  expect(smart).toMatchObject({ token_endpoint: `${base}/token`, token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt'] });
+  expect(smart).toHaveProperty('authorization_endpoint', `${base}/authorize`);
   // /auth/token forwards client secrets to Cognito's token endpoint.
   expect(JSON.stringify(fnProps('tokenService').Environment.Variables[EXCHANGE_ENV.cognitoTokenUrl])).toContain('/oauth2/token');
 });
@@ -346,6 +365,12 @@ describe('IAM: least privilege', () => {
       ['dynamodb:GetItem'],
       ['dynamodb:PutItem'],
       ['kms:Decrypt'],
+      // SMART App Launch, resource by resource in test/cdk/app-launch.test.ts.
+      ['dynamodb:GetItem'],
+      sorted(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+      ['kms:Decrypt'],
+      ['secretsmanager:GetSecretValue'],
+      ['kms:Decrypt'],
     ]);
     const { clients, replay, key } = s.stack.backendClients;
     expect(st[2]!.Resource).toEqual({ 'Fn::GetAtt': [id(s.stack.tokenService.signingKey.node.defaultChild), 'Arn'] });
@@ -385,9 +410,13 @@ describe('API Gateway', () => {
       'ANY /fhir CUSTOM authorizer',
       'ANY /fhir/{proxy+} CUSTOM authorizer',
       'GET /auth/.well-known/oauth-authorization-server NONE',
+      'GET /auth/.well-known/openid-configuration NONE',
+      'GET /auth/authorize NONE',
+      'GET /auth/callback NONE',
       'GET /auth/jwks.json NONE',
       'GET /fhir/.well-known/smart-configuration NONE',
       'GET /fhir/metadata NONE',
+      'POST /auth/picker NONE',
     ]);
     for (const m of methods()) if (m.auth === 'CUSTOM') expect(m.authorizer).toEqual(authorizerId);
   });

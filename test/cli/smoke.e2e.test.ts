@@ -29,6 +29,7 @@ test('every core promise holds against the local stack, and nothing is left behi
   expect(report.checks.map((c: { name: string }) => c.name)).toEqual([
     'discovery: SMART configuration is public',
     'discovery: CapabilityStatement is public',
+    'App Launch: an unregistered app is refused without a redirect (400)',
     'no token: 401 with a Bearer challenge',
     'user token: own patient is readable (200)',
     'user token: another patient reads as missing (404)',
@@ -48,7 +49,7 @@ test('human output: one ok line per check and a summary', async () => {
   const r = await cli('smoke');
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^ok {4}discovery: SMART configuration is public$/m);
-  expect(r.stdout).toMatch(/^all 9 checks passed against /m);
+  expect(r.stdout).toMatch(/^all 10 checks passed against /m);
 });
 
 test('a deployment without the enforcement in front of FHIR fails, naming the broken promises', async () => {

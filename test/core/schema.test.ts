@@ -11,7 +11,7 @@ import { array, described, literal, minItems, nonEmpty, optional, parseOrThrow, 
 import { DEFAULT_SETTINGS, parseDiscovery, parseSettings, parseTrustedIssuers } from '../../functions/core/settings';
 import { parseScopeString } from '../../functions/core/scopes';
 
-// ---- the valibot schemas of functions/core/settings.ts before core/schema.ts (commit cafc713) ----
+// ---- the valibot schemas of functions/core/settings.ts before core/schema.ts (commit cafc713, with main's appLaunch) ----
 const resourceScope = v.pipe(
   v.string(),
   v.check((s) => {
@@ -45,6 +45,7 @@ const DISCOVERY = v.looseObject({
   clientSecrets: v.boolean(),
   scopesSupported: v.array(v.string()),
   cognito: v.optional(v.strictObject({ issuer: nonEmptyV, tokenEndpoint: nonEmptyV })),
+  appLaunch: v.optional(v.strictObject({ authorizationEndpoint: nonEmptyV })),
 });
 
 function valibotParse(schema: v.GenericSchema, value: unknown, prefix: string): unknown {

@@ -36,5 +36,10 @@ describe('every error names the bad key', () => {
     expect(parseDiscovery(discovery)).toEqual(discovery);
     expect(() => parseDiscovery({ ...discovery, scopesSupported: 'patient/*.rs' }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at scopesSupported: expected Array');
     expect(() => parseDiscovery({ ...discovery, backendServices: 'yes' }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at backendServices: expected boolean');
+    // SMART App Launch, as the CDK stack sets it when the authorization endpoint is deployed.
+    const launch = { ...discovery, appLaunch: { authorizationEndpoint: 'https://x/auth/authorize' } };
+    expect(parseDiscovery(launch)).toEqual(launch);
+    expect(() => parseDiscovery({ ...discovery, appLaunch: {} }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at appLaunch.authorizationEndpoint: is required');
+    expect(() => parseDiscovery({ ...discovery, appLaunch: { authorizationEndpoint: 'x', extra: 1 } }, 'FHIRGATE_DISCOVERY')).toThrow('FHIRGATE_DISCOVERY at appLaunch.extra: is not a known key');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The token service's App Launch settings from its Lambda environment: off when nothing is set,
- * a start failure (TypeError naming the variable) when half set or malformed, and per-role write
- * scopes only as `patient/` scopes.
+ * a start failure (TypeError naming the variable) when half set or malformed, the broker secret as
+ * a value or as a Secrets Manager secret id (exactly one), and per-role write scopes only as
+ * `patient/` scopes.
  */
 import { APP_LAUNCH_ENV as E, appLaunchConfigFromEnv } from '../../functions/token-exchange/app-launch-config';
 
@@ -12,6 +13,8 @@ const FULL = {
   [E.brokerClientId]: 'broker',
   [E.brokerClientSecret]: 'secret',
 };
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:broker-AbCdEf';
+const { [E.brokerClientSecret]: _value, ...WITHOUT_SECRET } = FULL;
 
 test('nothing set: App Launch is not offered', () => {
   expect(appLaunchConfigFromEnv({})).toBeUndefined();
@@ -19,9 +22,14 @@ test('nothing set: App Launch is not offered', () => {
 
 test('all set: read-only for every role by default, 5-minute access tokens', () => {
   const config = appLaunchConfigFromEnv(FULL)!;
-  expect(config).toMatchObject({ appsTable: 'apps', launchTable: 'launch', brokerClientId: 'broker' });
+  expect(config).toMatchObject({ appsTable: 'apps', launchTable: 'launch', brokerClientId: 'broker', brokerSecret: { value: 'secret' } });
   expect(config.policy.roleScopes).toEqual({ patient: ['patient/*.rs'], guardian: ['patient/*.rs'], practitioner: ['patient/*.rs'] });
   expect(config.policy.accessTokenSeconds).toBe(300);
+});
+
+test('the broker secret by Secrets Manager id (the CDK stack): no value in the environment', () => {
+  const config = appLaunchConfigFromEnv({ ...WITHOUT_SECRET, [E.brokerSecretId]: SECRET_ARN })!;
+  expect(config.brokerSecret).toEqual({ secretId: SECRET_ARN });
 });
 
 test('a deployment lets patients create their own Observations', () => {
@@ -32,6 +40,9 @@ test('a deployment lets patients create their own Observations', () => {
 
 test.each([
   ['half a configuration', { [E.appsTable]: 'apps' }, /needs .*FHIRGATE_LAUNCH_TABLE/],
+  ['only a secret id', { [E.brokerSecretId]: SECRET_ARN }, /needs FHIRGATE_APPS_TABLE, FHIRGATE_LAUNCH_TABLE, FHIRGATE_COGNITO_DOMAIN, FHIRGATE_BROKER_CLIENT_ID as well/],
+  ['everything but the broker secret', WITHOUT_SECRET, /needs FHIRGATE_BROKER_CLIENT_SECRET or FHIRGATE_BROKER_SECRET_ID as well/],
+  ['both the secret value and a secret id', { ...FULL, [E.brokerSecretId]: SECRET_ARN }, /FHIRGATE_BROKER_CLIENT_SECRET or FHIRGATE_BROKER_SECRET_ID, not both/],
   ['a domain with a path', { ...FULL, [E.cognitoDomain]: 'https://auth.example.com/login' }, /FHIRGATE_COGNITO_DOMAIN/],
   ['a domain over http', { ...FULL, [E.cognitoDomain]: 'http://auth.example.com' }, /FHIRGATE_COGNITO_DOMAIN/],
   ['a user/ scope for a role', { ...FULL, [E.roleScopes]: JSON.stringify({ practitioner: ['user/*.rs'] }) }, /patient\/ scopes only/],

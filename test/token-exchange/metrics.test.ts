@@ -10,7 +10,7 @@ function recorder() {
 }
 const post = (form: Record<string, string>, base64 = false) => {
   const body = new URLSearchParams(form).toString();
-  return { httpMethod: 'POST', body: base64 ? Buffer.from(body).toString('base64') : body, isBase64Encoded: base64 } as APIGatewayProxyEvent;
+  return { httpMethod: 'POST', resource: '/auth/token', body: base64 ? Buffer.from(body).toString('base64') : body, isBase64Encoded: base64 } as APIGatewayProxyEvent;
 };
 
 test('issued and refused, per grant, with the error code; the JWKS route is not counted', () => {

@@ -7,7 +7,8 @@
  * belongs to nobody; a Cognito user in the guardian group linked to the first two. The user signs
  * in with AdminInitiateAuth (ADMIN_USER_PASSWORD_AUTH: IAM credentials, never a public flow).
  *
- * Checks, each printed as ok/FAIL: the discovery documents are public; no token is 401 with a
+ * Checks, each printed as ok/FAIL: the discovery documents are public; when App Launch is
+ * advertised, its authorize endpoint refuses an unregistered app on its own page; no token is 401 with a
  * `WWW-Authenticate: Bearer` challenge; the user reads their own patient (200) and not the
  * foreign one (404, like a missing one); the API server's token exchange works (RFC 8693) and the
  * exchanged token is confined to its patient; a paging link works for the caller it was issued
@@ -79,6 +80,24 @@ async function smoke(ctx: Context, opts: SmokeOptions): Promise<number> {
   check('discovery: SMART configuration is public', smart.status === 200 && typeof smart.body?.token_endpoint === 'string', `status ${smart.status}`);
   const metadata = await get('metadata');
   check('discovery: CapabilityStatement is public', metadata.status === 200 && metadata.body?.resourceType === 'CapabilityStatement', `status ${metadata.status}`);
+  // SMART App Launch, when the deployment advertises it: an unregistered app is refused on
+  // fhirgate's own page, never redirected to the redirect_uri it names (RFC 6749 §4.1.2.1).
+  const authorizeUrl = smart.body?.authorization_endpoint;
+  if (typeof authorizeUrl === 'string') {
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: `fhirgate-smoke-unregistered-${randomBytes(4).toString('hex')}`,
+      redirect_uri: 'https://smoke.example.invalid/callback',
+      scope: 'openid fhirUser launch/patient patient/*.rs',
+      state: randomBytes(8).toString('hex'),
+      aud: fhir,
+      code_challenge: randomBytes(32).toString('base64url'),
+      code_challenge_method: 'S256',
+    });
+    const res = await fetch(`${authorizeUrl}?${query}`, { redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+    await res.arrayBuffer();
+    check('App Launch: an unregistered app is refused without a redirect (400)', res.status === 400 && !res.headers.has('location'), `status ${res.status}${res.headers.has('location') ? ', redirected' : ''}`);
+  }
   const anonymous = await get('Patient');
   const challenge = anonymous.headers.get('www-authenticate') ?? '';
   check('no token: 401 with a Bearer challenge', anonymous.status === 401 && /^Bearer\b/i.test(challenge), `status ${anonymous.status}, WWW-Authenticate ${JSON.stringify(challenge)}`);

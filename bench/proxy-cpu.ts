@@ -15,7 +15,9 @@
  * her compartment (the backend honours the narrowing the proxy adds), so nothing is removed and
  * the proxy writes as much as it reads. Kinds and sizes are interleaved round by round, rotating.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AccessContext } from '../functions/core/resource-access';
 import { filterBundle } from '../functions/core/response-filter';
@@ -24,6 +26,7 @@ import { DEFAULT_SETTINGS } from '../functions/core/settings';
 import type { BackendRequest, FhirBackend } from '../functions/fhir-proxy/backend';
 import { createProxyHandler } from '../functions/fhir-proxy/handler';
 import { createHmacPageSigner } from '../functions/fhir-proxy/page-signer';
+import { PROXY_NODE_FLAGS } from '../lib/runtime-flags';
 import { profile } from './profiler';
 import { alicePatient, BACKEND_BASE, BENCH_DISCOVERY, proxyEvent } from './proxy-fixture';
 import { microsBetween, round, roundSummary, Samples, Summary, summarize } from './stats';
@@ -81,6 +84,19 @@ interface Case {
   filter: Samples;
   parsed: unknown;
   responseBytes: number;
+}
+
+/**
+ * `benchProxyCpu` in a child process with the proxy's deployed Node.js flags (bench/proxy-cpu-child.ts);
+ * the child inherits this process's loader (tsx) through `execArgv`.
+ */
+export async function benchProxyCpuAsDeployed(options: ProxyCpuOptions): Promise<ProxyCpuResult & { readonly nodeFlags: readonly string[] }> {
+  const child = spawn(process.execPath, [...process.execArgv, ...PROXY_NODE_FLAGS, join(__dirname, 'proxy-cpu-child.ts'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  if (code !== 0) throw new Error(`proxy CPU bench child exited with ${code}`);
+  return { ...(JSON.parse(out) as ProxyCpuResult), nodeFlags: PROXY_NODE_FLAGS };
 }
 
 export async function benchProxyCpu(options: ProxyCpuOptions): Promise<ProxyCpuResult> {

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { benchAuthorizerHotPath } from './authorizer-hot';
 import { benchColdStart } from './cold-start';
 import { benchEndToEnd } from './end-to-end';
-import { benchProxyCpu } from './proxy-cpu';
+import { benchProxyCpuAsDeployed } from './proxy-cpu';
 import { BenchResults, formatTable, Machine, targetRows } from './report';
 
 const SECTION_NAMES = ['hot', 'proxy', 'cold', 'e2e'] as const;
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const hot = wanted('hot')
     ? await timed('1+5 authorizer hot path, raw verify, baseline', () => benchAuthorizerHotPath({ ...plan.hot, profileFile: prof && join(prof, 'authorizer-decision.cpuprofile') }))
     : undefined;
-  const proxy = wanted('proxy') ? await timed('3 proxy CPU per request', () => benchProxyCpu({ ...plan.proxy, profileFile: prof && join(prof, 'proxy-cpu.cpuprofile') })) : undefined;
+  const proxy = wanted('proxy') ? await timed('3 proxy CPU per request', () => benchProxyCpuAsDeployed({ ...plan.proxy, profileFile: prof && join(prof, 'proxy-cpu.cpuprofile') })) : undefined;
   const cold = wanted('cold') ? await timed('2 bundles and cold start', () => benchColdStart({ ...plan.cold, profileDir: prof && join(prof, 'cold-start') })) : undefined;
   const e2e = wanted('e2e') ? await timed('4 end to end on the local stack', () => benchEndToEnd({ ...plan.e2e, profileDir: prof && join(prof, 'stack') })) : undefined;
 

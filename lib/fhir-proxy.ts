@@ -15,6 +15,7 @@ import type { FunctionOptions } from './authorizer';
 import type { FhirBackend } from './fhir-backend';
 import { FhirgateFunction } from './fhirgate-function';
 import { FUNCTION_ENTRIES } from './function-bundle';
+import { PROXY_NODE_FLAGS } from './runtime-flags';
 
 /** The proxy's memory: JSON parsing and filtering of whole Bundles; more memory is also more CPU. */
 export const PROXY_MEMORY_MB = 1024;
@@ -63,6 +64,7 @@ export class FhirProxy extends Construct {
       entry: FUNCTION_ENTRIES['fhir-proxy'],
       purpose: 'FHIR proxy (PEP)',
       memorySize: PROXY_MEMORY_MB,
+      nodeFlags: PROXY_NODE_FLAGS,
       timeout: Duration.millis(backendTimeoutMs + 5_000),
       environment: {
         [PROXY_ENV.backendUrl]: props.backend.baseUrl,

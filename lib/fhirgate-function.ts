@@ -38,6 +38,8 @@ export interface FhirgateFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /** @default 256 */
   readonly memorySize?: number;
+  /** Node.js flags in `NODE_OPTIONS` (e.g. lib/runtime-flags.ts). @default none */
+  readonly nodeFlags?: readonly string[];
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
   /** Key that encrypts the log group (CloudWatch Logs must be allowed to use it). */
@@ -99,6 +101,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
       ],
     });
 
+    const nodeOptions = [...(props.nodeFlags ?? []), ...(props.sourceMap ? ['--enable-source-maps'] : [])];
     super(scope, id, {
       entry: join(PROJECT_ROOT, props.entry),
       handler: 'handler',
@@ -118,7 +121,7 @@ export class FhirgateFunction extends nodejs.NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrency,
       environment: {
         ...props.environment,
-        ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...(nodeOptions.length > 0 ? { NODE_OPTIONS: nodeOptions.join(' ') } : {}),
       },
       bundling: cdkBundling({ sourceMap: props.sourceMap ?? false }),
       paramsAndSecrets: props.paramsAndSecrets,

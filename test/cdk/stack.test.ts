@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { ENV } from '../../functions/adapters/authz-config';
+import { PROXY_NODE_FLAGS } from '../../lib/runtime-flags';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { smartConfiguration } from '../../functions/fhir-proxy/discovery';
 import { EXPORT_ENV } from '../../functions/fhir-proxy/export-config';
@@ -201,7 +202,7 @@ describe('Lambda functions', () => {
     // No backendClientIds configured: the allow-list variable is left unset on both functions.
     expect(env('authorizer')).toEqual([ENV.issuers, ENV.linkCacheTtlSeconds, ENV.linksTable, ENV.machineClientIds, ENV.settings, ENV.userClientIds].sort());
     expect(env('proxy')).toEqual(
-      [PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region, ...Object.values(EXPORT_ENV)].sort(),
+      ['NODE_OPTIONS', PROXY_ENV.backendUrl, PROXY_ENV.backendTimeoutMs, PROXY_ENV.discovery, PROXY_ENV.pagingKmsKeyId, PROXY_ENV.settings, PROXY_ENV.sigv4Region, ...Object.values(EXPORT_ENV)].sort(),
     );
     expect(env('tokenService')).toEqual(
       [
@@ -242,6 +243,13 @@ describe('Lambda functions', () => {
     // The paging MAC key is a KMS key id, never key material (FHIRGATE_PAGING_KEY is for the local stack).
     expect(env('proxy')).not.toContain(PROXY_ENV.pagingKey);
     expect(fnProps('proxy').Environment.Variables[PROXY_ENV.pagingKmsKeyId]).toEqual({ 'Fn::GetAtt': [id(s.stack.proxy.pagingKey.node.defaultChild), 'Arn'] });
+  });
+
+  test('the proxy runs with the Node.js flags the bench measures it with (lib/runtime-flags.ts); the others with none', () => {
+    expect(fnProps('proxy').Environment.Variables.NODE_OPTIONS).toBe(PROXY_NODE_FLAGS.join(' '));
+    expect(PROXY_NODE_FLAGS).toContain('--max-semi-space-size=64');
+    expect(fnProps('authorizer').Environment.Variables.NODE_OPTIONS).toBeUndefined();
+    expect(fnProps('tokenService').Environment.Variables.NODE_OPTIONS).toBeUndefined();
   });
 
   test('the authorizer trusts the pool and fhirgate\'s own exchange issuer; the exchange issues for the FHIR base', () => {

@@ -17,13 +17,13 @@
  * One customer-managed key (rotated yearly) encrypts both; the broker secret (lib/app-launch.ts)
  * uses it too, each through its own service.
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { appTableDefinitions, LAUNCH_TABLE } from '../functions/token-exchange/app-tables';
-import { keySchemaOf } from './client-tables';
+import { createRegistryTables } from './registry-tables';
 
 export interface AppLaunchTablesProps {
   /**
@@ -44,46 +44,27 @@ export class AppLaunchTables extends Construct {
 
   constructor(scope: Construct, id: string, props: AppLaunchTablesProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     // Table names are CloudFormation's; the definitions are read for their keys only.
     const [appsDefinition, launchDefinition] = appTableDefinitions({ apps: 'apps', launch: 'launch' });
-    this.key = new kms.Key(this, 'Key', {
-      description: 'fhirgate SMART App Launch: app registry, launch state and broker secret encryption',
-      enableKeyRotation: true,
-      removalPolicy,
+    const tables = createRegistryTables(this, {
+      keyDescription: 'fhirgate SMART App Launch: app registry, launch state and broker secret encryption',
+      registry: {
+        definition: appsDefinition!,
+        backupReason:
+          'The fhirgate SMART app registry has point-in-time recovery (35 days, to the second) and deletion protection; its rows (client id, redirect URIs, scopes) are re-registered with the admin CLI or by the stack, so an AWS Backup plan is left to the account backup policy',
+      },
+      state: {
+        id: 'LaunchState',
+        definition: launchDefinition!,
+        ttlAttribute: LAUNCH_TABLE.ttlAttribute,
+        noBackupReason:
+          'The fhirgate SMART App Launch state (sign-in sessions, hashed authorization codes and refresh tokens) is not backed up on purpose: a restored copy would revive codes and refresh tokens already redeemed or revoked, while losing it only ends sign-ins and refresh tokens, which apps renew by signing the user in again',
+      },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    const encrypted = {
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.key,
-    } as const;
-
-    this.apps = new dynamodb.Table(this, 'Registry', {
-      ...keySchemaOf(appsDefinition!),
-      ...encrypted,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy,
-    });
-    Validations.of(this.apps).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason: 'The fhirgate SMART app registry has point-in-time recovery (35 days, to the second) and deletion protection; its rows (client id, redirect URIs, scopes) are re-registered with the admin CLI or by the stack, so an AWS Backup plan is left to the account backup policy',
-    });
-
-    this.launch = new dynamodb.Table(this, 'LaunchState', {
-      ...keySchemaOf(launchDefinition!),
-      ...encrypted,
-      timeToLiveAttribute: LAUNCH_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const launchReason =
-      'The fhirgate SMART App Launch state (sign-in sessions, hashed authorization codes and refresh tokens) is not backed up on purpose: a restored copy would revive codes and refresh tokens already redeemed or revoked, while losing it only ends sign-ins and refresh tokens, which apps renew by signing the user in again';
-    Validations.of(this.launch).acknowledge(
-      { id: 'AwsSolutions-DDB3', reason: launchReason },
-      { id: 'HIPAA.Security-DynamoDBPITREnabled', reason: launchReason },
-      { id: 'HIPAA.Security-DynamoDBInBackupPlan', reason: launchReason },
-    );
+    this.key = tables.key;
+    this.apps = tables.registry;
+    this.launch = tables.state;
   }
 
   /**

@@ -13,13 +13,13 @@
  *
  * One customer-managed key (rotated yearly) encrypts both.
  */
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { clientTableDefinitions, REPLAY_TABLE } from '../functions/token-exchange/client-tables';
+import { createRegistryTables } from './registry-tables';
 
 export interface BackendClientTablesProps {
   /**
@@ -40,46 +40,27 @@ export class BackendClientTables extends Construct {
 
   constructor(scope: Construct, id: string, props: BackendClientTablesProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     // Table names are CloudFormation's; the definitions are read for their keys only.
     const [clientsDefinition, replayDefinition] = clientTableDefinitions({ clients: 'clients', replay: 'replay' });
-    this.key = new kms.Key(this, 'Key', {
-      description: 'fhirgate backend client tables encryption',
-      enableKeyRotation: true,
-      removalPolicy,
+    const tables = createRegistryTables(this, {
+      keyDescription: 'fhirgate backend client tables encryption',
+      registry: {
+        definition: clientsDefinition!,
+        backupReason:
+          'The fhirgate backend client registry has point-in-time recovery (35 days, to the second) and deletion protection; its rows (client id, public keys, scopes) are re-registered with the admin CLI, so an AWS Backup plan is left to the account backup policy',
+      },
+      state: {
+        id: 'Replay',
+        definition: replayDefinition!,
+        ttlAttribute: REPLAY_TABLE.ttlAttribute,
+        noBackupReason:
+          'The fhirgate client assertion replay store holds only (client id, jti) pairs until the assertion expires (minutes, then TTL deletes them); a restored copy would only hold expired assertions that are refused anyway, and losing it opens no replay window longer than the assertion lifetime, so it is not backed up',
+      },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    const encrypted = {
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.key,
-    } as const;
-
-    this.clients = new dynamodb.Table(this, 'Registry', {
-      ...keySchemaOf(clientsDefinition!),
-      ...encrypted,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy,
-    });
-    Validations.of(this.clients).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason: 'The fhirgate backend client registry has point-in-time recovery (35 days, to the second) and deletion protection; its rows (client id, public keys, scopes) are re-registered with the admin CLI, so an AWS Backup plan is left to the account backup policy',
-    });
-
-    this.replay = new dynamodb.Table(this, 'Replay', {
-      ...keySchemaOf(replayDefinition!),
-      ...encrypted,
-      timeToLiveAttribute: REPLAY_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const replayReason =
-      'The fhirgate client assertion replay store holds only (client id, jti) pairs until the assertion expires (minutes, then TTL deletes them); a restored copy would only hold expired assertions that are refused anyway, and losing it opens no replay window longer than the assertion lifetime, so it is not backed up';
-    Validations.of(this.replay).acknowledge(
-      { id: 'AwsSolutions-DDB3', reason: replayReason },
-      { id: 'HIPAA.Security-DynamoDBPITREnabled', reason: replayReason },
-      { id: 'HIPAA.Security-DynamoDBInBackupPlan', reason: replayReason },
-    );
+    this.key = tables.key;
+    this.clients = tables.registry;
+    this.replay = tables.state;
   }
 
   /**
@@ -101,20 +82,3 @@ export class BackendClientTables extends Construct {
     ];
   }
 }
-
-/** Partition and sort key of a CreateTable definition, as CDK table props. */
-export function keySchemaOf(definition: CreateTableCommandInput): Pick<dynamodb.TableProps, 'partitionKey' | 'sortKey'> {
-  const attribute = (keyType: 'HASH' | 'RANGE'): dynamodb.Attribute | undefined => {
-    const name = definition.KeySchema?.find((k) => k.KeyType === keyType)?.AttributeName;
-    if (name === undefined) return undefined;
-    const type = definition.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType;
-    if (type !== 'S' && type !== 'N' && type !== 'B') throw new TypeError(`table definition ${definition.TableName}: key ${name} has no scalar type`);
-    return { name, type: ATTRIBUTE_TYPES[type] };
-  };
-  const partitionKey = attribute('HASH');
-  if (!partitionKey) throw new TypeError(`table definition ${definition.TableName} has no partition key`);
-  const sortKey = attribute('RANGE');
-  return { partitionKey, ...(sortKey ? { sortKey } : {}) };
-}
-
-const ATTRIBUTE_TYPES = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY } as const;

@@ -14,6 +14,7 @@ import { principalToContext } from '../../functions/core/principal-context';
 import { parseScopeString } from '../../functions/core/scopes';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { EXCHANGE_ENV } from '../../functions/token-exchange/config';
+import { gatewayEvent } from '../support/gateway-event';
 import { resourcesOfType, synthesize } from './synth';
 
 // Every KMS call is throttled (after the SDK's own retries, which this client does not do).
@@ -71,24 +72,6 @@ async function run(entry: string, env: Record<string, string>, event: APIGateway
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555';
 
-function event(method: string, resource: string, extra: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    resource,
-    path: resource,
-    pathParameters: null,
-    headers: {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    body: null,
-    isBase64Encoded: false,
-    stageVariables: null,
-    requestContext: { domainName: 'abc123.execute-api.us-east-1.amazonaws.com', stage: 'prod', requestId: 'r-1' } as APIGatewayProxyEvent['requestContext'],
-    ...extra,
-  };
-}
-
 let emitted: { tokenService: EmfMetric[]; proxy: EmfMetric[] };
 beforeAll(async () => {
   // The token service: its first request reads the signing key (GetPublicKey) — throttled.
@@ -107,7 +90,7 @@ beforeAll(async () => {
       [EXCHANGE_ENV.audience]: 'https://api.example.test/fhir',
       [EXCHANGE_ENV.signingKeyId]: KEY_ARN,
     },
-    event('GET', '/auth/jwks.json'),
+    gatewayEvent('GET', '/auth/jwks.json'),
   );
   expect(tokens.result.statusCode).toBe(503); // fail closed: no keys, no token
   // The proxy: a paging link's MAC is checked (VerifyMac) before anything reaches the backend — throttled.
@@ -120,9 +103,9 @@ beforeAll(async () => {
       [PROXY_ENV.settings]: JSON.stringify(DEFAULT_SETTINGS),
       [PROXY_ENV.discovery]: JSON.stringify({ issuer: 'https://api.example.test/auth', tokenEndpoint: 'https://api.example.test/auth/token', jwksUri: 'https://api.example.test/auth/jwks.json', backendServices: true, clientSecrets: true, scopesSupported: ['system/*.rs'] }),
     },
-    event('GET', '/fhir/{proxy+}', {
+    gatewayEvent('GET', '/fhir/{proxy+}', {
       path: '/fhir/Observation',
-      pathParameters: { proxy: 'Observation' },
+      proxy: 'Observation',
       queryStringParameters: { _getpages: 'cursor-1', [PAGE_SIGNATURE_PARAM]: 'A'.repeat(43) },
       multiValueQueryStringParameters: { _getpages: ['cursor-1'], [PAGE_SIGNATURE_PARAM]: ['A'.repeat(43)] },
       requestContext: { domainName: 'abc123.execute-api.us-east-1.amazonaws.com', stage: 'prod', requestId: 'r-2', authorizer: principalToContext(principal) } as unknown as APIGatewayProxyEvent['requestContext'],

@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DEFAULT_SETTINGS } from '../../functions/core/settings';
 import { PROXY_ENV } from '../../functions/fhir-proxy/config';
 import { pathBelowFhirBase } from '../../functions/fhir-proxy/event';
+import { gatewayEvent } from '../support/gateway-event';
 
 type Entry = typeof import('../../functions/fhir-proxy/index');
 const PORTAL = 'https://portal.example.com';
@@ -32,20 +33,7 @@ beforeAll(() => {
 
 /** An API Gateway REST proxy event for a route (resource template) and a concrete path. */
 function event(method: string, resource: string, path: string, proxy?: string, headers: Record<string, string> = {}): APIGatewayProxyEvent {
-  return {
-    httpMethod: method,
-    resource,
-    path,
-    pathParameters: proxy === undefined ? null : { proxy },
-    headers,
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    body: null,
-    isBase64Encoded: false,
-    stageVariables: null,
-    requestContext: { domainName: 'abc123.execute-api.us-east-1.amazonaws.com', stage: 'prod', requestId: 'r-1' } as APIGatewayProxyEvent['requestContext'],
-  };
+  return gatewayEvent(method, resource, { path, headers, ...(proxy === undefined ? {} : { proxy }) });
 }
 
 test('GET /fhir/.well-known/smart-configuration (explicit public route) answers the SMART configuration', async () => {
